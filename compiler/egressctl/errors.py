@@ -1,0 +1,131 @@
+"""One error family for egressctl, and the exit codes the CLI returns.
+
+Every error a user can cause is an :class:`EgressError`; ``cli.py`` catches that family
+in exactly one place.  Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+class ExitCode(enum.IntEnum):
+    """Named exit codes, tabled in the README."""
+
+    OK = 0
+    DIFFERENCES = 1  # `diff` found differences, like `kubectl diff`
+    USAGE = 2  # wrong flags, wrong kube context, refused confirmation
+    INVALID = 3  # the inventory or environment file is invalid
+    TOOL_FAILED = 4  # helm or kubectl failed
+    INTERRUPTED = 130  # Ctrl-C
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """A position in a source file; line and column are 1-based."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found in the input: where, which key, what is wrong, how to fix it."""
+
+    code: str
+    severity: Severity
+    loc: Loc
+    path: str
+    message: str
+    hint: str = ""
+
+    def format(self) -> str:
+        where = f"{self.loc}: " if self.loc.file else ""
+        key = f"{self.path}: " if self.path else ""
+        tag = "" if self.severity is Severity.ERROR else "warning: "
+        text = f"{where}{key}{tag}{self.message} [{self.code}]"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+class EgressError(Exception):
+    """Base of every error egressctl reports to the user without a traceback."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def lines(self) -> list[str]:
+        return [str(self)]
+
+
+class UsageError(EgressError):
+    """The command was asked for something it cannot do (wrong context, no --yes…)."""
+
+    exit_code = ExitCode.USAGE
+
+
+@dataclass(eq=False)
+class InventoryError(EgressError):
+    """The input files are invalid; carries every finding, not only the first."""
+
+    findings: Sequence[Finding] = field(default_factory=list)
+    exit_code = ExitCode.INVALID
+
+    def __post_init__(self) -> None:
+        super().__init__(self.summary())
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    def summary(self) -> str:
+        n = len(self.errors)
+        return f"{n} error{'s' if n != 1 else ''} in the input; nothing was written or applied"
+
+    def lines(self) -> list[str]:
+        return [f.format() for f in self.findings] + [self.summary()]
+
+
+@dataclass(eq=False)
+class ToolError(EgressError):
+    """helm or kubectl failed (or could not be run)."""
+
+    step: str
+    argv: Sequence[str]
+    returncode: int | None
+    stderr: str = ""
+    exit_code = ExitCode.TOOL_FAILED
+
+    def __post_init__(self) -> None:
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        import shlex
+
+        cmd = shlex.join(str(a) for a in self.argv)
+        if self.returncode is None:
+            head = f"{self.step}: could not run `{cmd}`"
+        else:
+            head = f"{self.step}: `{cmd}` failed with exit code {self.returncode}"
+        tail = _tail(self.stderr)
+        return f"{head}\n{tail}" if tail else head
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    rows = [r for r in text.strip().splitlines() if r.strip()]
+    if len(rows) > lines:
+        rows = ["…", *rows[-lines:]]
+    return "\n".join(f"    {r}" for r in rows)
