@@ -111,6 +111,10 @@ def _envelope(
     return json.dumps(doc, indent=2, sort_keys=True)
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 def _show_warnings(findings: list[Finding]) -> None:
     for f in findings:
         _err(f.format())
@@ -202,8 +206,7 @@ def check(
         warnings = [f for f in findings if f.severity is Severity.WARNING]
         if strict and warnings:
             strict_findings = [
-                Finding(f.code, Severity.ERROR, f.loc, f.path, f.message, f.hint)
-                for f in findings
+                Finding(f.code, Severity.ERROR, f.loc, f.path, f.message, f.hint) for f in findings
             ]
             raise InventoryError(strict_findings)
         if output is Output.json:
@@ -289,7 +292,7 @@ def deploy(
             _err(line)
         if yes or dry_run:
             return True
-        if not sys.stdin.isatty():
+        if not _stdin_is_terminal():
             raise UsageError(
                 "not on a terminal, so no one can confirm: pass --yes to deploy "
                 "without confirmation; nothing was applied"

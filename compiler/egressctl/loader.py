@@ -180,6 +180,11 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")
+)
+
+
 class _Converter:
     """ruamel's round-trip objects → :class:`Node`, refusing tags and alias bombs."""
 
@@ -196,8 +201,13 @@ class _Converter:
             return None
         return node
 
-    def _pos(self, line: int, col: int) -> Loc:
+    def _pos(self, line: int | None, col: int | None = None, *, near: Loc | None = None) -> Loc:
+        if line is None or col is None:
+            return near or Loc(self.shown)
         return Loc(self.shown, line + 1, col + 1)
+
+    def _at(self, pair: tuple[int, int] | None, near: Loc) -> Loc:
+        return self._pos(*pair, near=near) if pair else near
 
     def _convert(self, data: Any, loc: Loc) -> tuple[Node, int]:
         from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
@@ -216,7 +226,7 @@ class _Converter:
                 )
             return node, size
         tag = getattr(getattr(data, "tag", None), "value", None)
-        if isinstance(data, TaggedScalar) or (tag and not str(tag).startswith("tag:yaml.org")):
+        if isinstance(data, TaggedScalar) or (tag and str(tag) not in _PLAIN_TAGS):
             self.out.error(
                 "yaml-tag",
                 loc,
@@ -231,11 +241,11 @@ class _Converter:
             size = 1
             here = self._pos(data.lc.line, data.lc.col) if data.lc.line is not None else loc
             for k, v in data.items():
-                kl = self._pos(*data.lc.key(k))
-                vl = self._pos(*data.lc.value(k))
+                kl = self._at(data.lc.key(k), here)
+                vl = self._at(data.lc.value(k), kl)
                 if not isinstance(k, str) or isinstance(k, bool):
                     self.out.error(
-                        "key-type", kl, "", f"key {k!r} must be a string (quote it: \"{k}\")"
+                        "key-type", kl, "", f'key {k!r} must be a string (quote it: "{k}")'
                     )
                     continue
                 child, n = self._convert(v, vl)
@@ -248,7 +258,7 @@ class _Converter:
             size = 1
             here = self._pos(data.lc.line, data.lc.col) if data.lc.line is not None else loc
             for i, v in enumerate(data):
-                child, n = self._convert(v, self._pos(*data.lc.item(i)))
+                child, n = self._convert(v, self._at(data.lc.item(i), here))
                 elems.append(child)
                 size += n
             node = Node(elems, here)
@@ -328,7 +338,7 @@ class MapReader:
 
     def get(self, key: str, typ: type, *, required: bool = False) -> Node | None:
         self.used.add(key)
-        child = self.node.value.get(key)
+        child: Node | None = self.node.value.get(key)
         if child is None or child.value is None:
             if required:
                 self.out.error(
@@ -354,9 +364,7 @@ class MapReader:
             return None
         return str(child.value), child.loc
 
-    def enum(
-        self, key: str, choices: list[str], *, code: str
-    ) -> tuple[str, Loc] | None:
+    def enum(self, key: str, choices: list[str], *, code: str) -> tuple[str, Loc] | None:
         got = self.string(key)
         if got is None:
             return None
@@ -565,7 +573,9 @@ def _parse_ports(r: MapReader, out: _Collector) -> tuple[Port, ...] | None:
     if node is None:
         return None
     if not node.value:
-        out.error("ports-empty", node.loc, r.sub("ports"), "no ports listed", "add e.g. `443/https`")
+        out.error(
+            "ports-empty", node.loc, r.sub("ports"), "no ports listed", "add e.g. `443/https`"
+        )
         return None
     raw: list[tuple[int, str, str | None, int | None, Loc]] = []
     ok = True
@@ -700,7 +710,9 @@ def _name_ports(
 # Files → model
 
 
-def load_inventory(paths: list[Path], shown: list[str] | None = None) -> tuple[Inventory, list[Finding]]:
+def load_inventory(
+    paths: list[Path], shown: list[str] | None = None
+) -> tuple[Inventory, list[Finding]]:
     """Load and layer inventory files (later ones win).  Raises InventoryError."""
     out = _Collector()
     names = shown or [str(p) for p in paths]

@@ -52,20 +52,19 @@ def run(
         cmd = sh.Command(args[0])
     except sh.CommandNotFound:
         raise ToolError(step, args, None, f"{args[0]}: command not found") from None
-    kwargs: dict[str, object] = {
-        "_ok_code": list(range(256)),
-        "_return_cmd": True,
-        "_tty_out": False,
-        "_decode_errors": "replace",
-        "_env": dict(env) if env is not None else dict(os.environ),
-    }
-    if stdin is not None:
-        kwargs["_in"] = stdin
     try:
-        proc = cmd(*args[1:], **kwargs)
+        proc = cmd(
+            *args[1:],
+            _in=stdin,
+            _ok_code=list(range(256)),
+            _return_cmd=True,
+            _tty_out=False,
+            _decode_errors="replace",
+            _env=dict(env) if env is not None else dict(os.environ),
+        )
     except sh.SignalException as exc:
-        raise ToolError(step, args, -exc.exit_code if exc.exit_code else None,
-                        _decode(exc.stderr)) from None
+        code = -exc.exit_code if exc.exit_code else None
+        raise ToolError(step, args, code, _decode(exc.stderr)) from None
     except OSError as exc:
         raise ToolError(step, args, None, str(exc)) from None
     result = Result(args, int(proc.exit_code), _decode(proc.stdout), _decode(proc.stderr))

@@ -34,10 +34,7 @@ def host_problem(host: str) -> str | None:
         first = first[1:]
         if "*" in first:
             return "`*` may only start the first label"
-        if not first:
-            first = "a"  # a lone `*` label is fine
-        else:
-            first = "a" + first
+        first = "a" + first  # `*`, `*foo` and `*-foo` are all allowed first labels
     for label in [first, *rest]:
         if "*" in label:
             return "a wildcard `*` is only allowed in the first label"
@@ -111,9 +108,7 @@ def _service_rules(svc: Service) -> Iterator[Finding]:
     for i, port in enumerate(svc.ports):
         ppath = f"{path}.ports[{i}]"
         if port.number in numbers:
-            yield _err(
-                "port-duplicate", port.loc, ppath, f"port {port.number} already defined"
-            )
+            yield _err("port-duplicate", port.loc, ppath, f"port {port.number} already defined")
         numbers.setdefault(port.number, i)
         if not is_dns1123_label(port.name):
             yield _err(

@@ -15,15 +15,16 @@ is in the input.  `apply` answers the way kubectl does, one line per object.
 import json
 import os
 import sys
+from pathlib import Path
 
 import yaml
 
 
 def main(argv):
     stdin = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
-    with open(os.environ["FAKE_KUBECTL_LOG"], "a", encoding="utf-8") as log:
+    with Path(os.environ["FAKE_KUBECTL_LOG"]).open("a", encoding="utf-8") as log:
         log.write(json.dumps({"argv": argv, "stdin": stdin or None}) + "\n")
-    with open(os.environ["FAKE_KUBECTL_STATE"], encoding="utf-8") as fh:
+    with Path(os.environ["FAKE_KUBECTL_STATE"]).open(encoding="utf-8") as fh:
         state = json.load(fh)
 
     for rule in state.get("fail", []):
@@ -35,8 +36,16 @@ def main(argv):
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in ("--context", "--namespace", "-n", "--kubeconfig", "--output", "-o",
-                 "--filename", "-f"):
+        if a in (
+            "--context",
+            "--namespace",
+            "-n",
+            "--kubeconfig",
+            "--output",
+            "-o",
+            "--filename",
+            "-f",
+        ):
             flags[a.lstrip("-")] = argv[i + 1]
             i += 2
             continue
@@ -61,8 +70,16 @@ def main(argv):
                 return 0
             sys.stderr.write(f'Error from server (NotFound): configmaps "{words[2]}" not found\n')
             return 1
-        print(json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
-                          "metadata": {"name": words[2], "namespace": namespace}, **obj}))
+        print(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": words[2], "namespace": namespace},
+                    **obj,
+                }
+            )
+        )
         return 0
     if words[:1] == ["apply"]:
         docs = [d for d in yaml.safe_load_all(stdin or "") if d]

