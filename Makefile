@@ -45,9 +45,11 @@ test: setup
 test-cluster: setup
 	$(BIN)/python -m pytest -q -m cluster
 
+## lint: ruff (lint and format) on everything, mypy --strict on compiler/
 lint: setup
 	$(BIN)/ruff check compiler tests bench
 	$(BIN)/ruff format --check compiler tests bench
+	$(BIN)/mypy
 
 type: setup
 	$(BIN)/mypy
@@ -57,7 +59,7 @@ chart-lint: setup
 	@for f in chart/ci/*-values.yaml; do helm lint chart --strict -f $$f >/dev/null || exit 1; echo "helm lint ok: $$f"; done
 
 ## check: everything CI runs
-check: lint type chart-lint test
+check: lint chart-lint test
 
 ## golden: regenerate tests/golden/*/{values,manifests}.yaml; review the diff like code
 golden: setup
