@@ -184,10 +184,10 @@ def test_check_json_lists_warnings(cli, project: Path) -> None:
     assert doc["findings"] == [
         {
             "code": "registry-only-empty",
-            "column": 0,
+            "column": 9,
             "file": "inv.yaml",
             "hint": "add the external services pods need, or use ALLOW_ANY",
-            "line": 0,
+            "line": 1,
             "message": "REGISTRY_ONLY with no services blocks all egress from the mesh",
             "path": "policy",
             "severity": "warning",

@@ -10,8 +10,7 @@ import pytest
 import yaml
 
 from egressctl import emit, plan
-from egressctl.loader import Collector, load_inventory, parse_yaml_text
-from egressctl.loader import parse_inventory as _parse
+from egressctl.loader import load_inventory, load_inventory_text
 from egressctl.model import Capture
 from egressctl.validate import host_problem
 from tests.conftest import SEED, write
@@ -231,12 +230,9 @@ def test_generated_yaml_has_header_and_round_trips(tmp_path: Path) -> None:
     assert yaml.safe_load(text) == doc
 
 
-def test_parse_is_usable_on_text() -> None:
-    out = Collector()
-    node = parse_yaml_text(SEED, "<text>", out)
-    assert node is not None
-    inv = _parse(node, out)
-    assert not out.findings
+def test_inventory_from_text() -> None:
+    inv, findings = load_inventory_text(SEED)
+    assert findings == []
     assert len(inv.services) == 2
 
 

@@ -7,8 +7,12 @@ in exactly one place.  Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import enum
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+# A path into a YAML document: ("services", "google", "ports", 0).
+KeyPath = tuple[str | int, ...]
 
 
 class ExitCode(enum.IntEnum):
@@ -24,7 +28,7 @@ class ExitCode(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Loc:
-    """A position in a source file; line and column are 1-based."""
+    """A position in a source file; line and column are 1-based (0: unknown)."""
 
     file: str
     line: int = 0
@@ -41,9 +45,67 @@ class Severity(str, enum.Enum):
     WARNING = "warning"
 
 
+class Anchor(str, enum.Enum):
+    """Which position of a key path a problem points at."""
+
+    VALUE = "value"  # the value at the path (the default)
+    KEY = "key"  # the key itself (unknown keys)
+    PARENT = "parent"  # the mapping that holds the path (missing keys)
+
+
+def format_path(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A finding before it is located: produced by pure code from key paths.
+
+    ``layer`` says which input the path is relative to (None: the merged inventory; the
+    loader finds the file that wrote the value)."""
+
+    code: str
+    severity: Severity
+    path: KeyPath
+    message: str
+    hint: str = ""
+    anchor: Anchor = Anchor.VALUE
+    layer: str | None = None
+
+
+def error(
+    code: str,
+    path: KeyPath,
+    message: str,
+    hint: str = "",
+    *,
+    anchor: Anchor = Anchor.VALUE,
+    layer: str | None = None,
+) -> Problem:
+    return Problem(code, Severity.ERROR, path, message, hint, anchor, layer)
+
+
+def warning(
+    code: str,
+    path: KeyPath,
+    message: str,
+    hint: str = "",
+    *,
+    anchor: Anchor = Anchor.VALUE,
+    layer: str | None = None,
+) -> Problem:
+    return Problem(code, Severity.WARNING, path, message, hint, anchor, layer)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem found in the input: where, which key, what is wrong, how to fix it."""
+    """One located problem: where, which key, what is wrong, how to fix it."""
 
     code: str
     severity: Severity
@@ -93,7 +155,9 @@ class InventoryError(EgressError):
 
     def summary(self) -> str:
         n = len(self.errors)
-        return f"{n} error{'s' if n != 1 else ''} in the input; nothing was written or applied"
+        w = len(self.findings) - n
+        warn = f", {w} warning{'s' if w != 1 else ''}" if w else ""
+        return f"{n} error{'s' if n != 1 else ''}{warn} in the input; nothing was written or applied"
 
     def lines(self) -> list[str]:
         return [f.format() for f in self.findings] + [self.summary()]
@@ -113,8 +177,6 @@ class ToolError(EgressError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        import shlex
-
         cmd = shlex.join(str(a) for a in self.argv)
         if self.returncode is None:
             head = f"{self.step}: could not run `{cmd}`"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from dataclasses import dataclass, field
-
-from egressctl.errors import Loc
+from dataclasses import dataclass
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -31,6 +29,8 @@ PROTOCOLS: dict[str, str] = {
 }
 HTTP_FAMILY = frozenset({"HTTP", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-Web"})
 TLS_FAMILY = frozenset({"HTTPS", "TLS"})
+# Protocols Istio can only tell apart by destination address and port, not by host.
+OPAQUE = frozenset({"TCP", "UDP", "Mongo", "Redis", "MySQL"})
 
 # A bare port number is only enough for these two.
 DEFAULT_PROTOCOL_BY_PORT = {80: "HTTP", 443: "HTTPS"}
@@ -43,6 +43,7 @@ class Policy(str, enum.Enum):
 
 class Resolution(str, enum.Enum):
     NONE = "NONE"
+    STATIC = "STATIC"
     DNS = "DNS"
     DNS_ROUND_ROBIN = "DNS_ROUND_ROBIN"
 
@@ -52,10 +53,25 @@ class Location(str, enum.Enum):
     MESH_INTERNAL = "MESH_INTERNAL"
 
 
+class TlsMode(str, enum.Enum):
+    SIMPLE = "SIMPLE"
+    MUTUAL = "MUTUAL"
+
+
 # The networking.istio.io versions an environment may render with.  v1 needs Istio
 # 1.22+, v1beta1 1.5+, and 1.1-era meshes serve only v1alpha3.
 API_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 DEFAULT_API_VERSION = "v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Origination:
+    """The sidecar opens TLS on the app's behalf (the app speaks plain HTTP)."""
+
+    mode: TlsMode
+    sni: str | None = None
+    credential_name: str | None = None
+    workload_selector: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +80,21 @@ class Port:
     protocol: str  # canonical Istio spelling, e.g. "HTTPS", "GRPC-Web"
     name: str
     target_port: int | None = None
-    loc: Loc = field(default=Loc(""), compare=False)
+    originate: Origination | None = None
 
     @property
     def is_tls(self) -> bool:
         return self.protocol in TLS_FAMILY
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    address: str
+    ports: tuple[tuple[str, int], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    network: str | None = None
+    locality: str | None = None
+    weight: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +103,14 @@ class Service:
     hosts: tuple[str, ...]
     ports: tuple[Port, ...]
     resolution: Resolution
-    location: Location
-    loc: Loc = field(default=Loc(""), compare=False)
-    host_locs: tuple[Loc, ...] = field(default=(), compare=False)
+    location: Location = Location.MESH_EXTERNAL
+    addresses: tuple[str, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+    export_to: tuple[str, ...] = ()
+    owner: str | None = None
+    reason: str | None = None
+    ticket: str | None = None
+    single_host: bool = False  # written as `host:` rather than `hosts:`
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +119,14 @@ class Capture:
 
     include: tuple[IPNetwork, ...] | None = None
     exclude: tuple[IPNetwork, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRanges:
+    """The cluster's own ranges, declared by an environment, that capture must keep."""
+
+    pod_cidrs: tuple[IPNetwork, ...] = ()
+    service_cidrs: tuple[IPNetwork, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +153,4 @@ class Environment:
     api_version: str
     istio: IstioChart | None
     inventory: Inventory
+    cluster: ClusterRanges = ClusterRanges()

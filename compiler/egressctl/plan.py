@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from egressctl.model import Capture, Inventory, IPNetwork, Policy, Service
+
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,9 +20,11 @@ class Plan:
     exclude_ip_ranges: str
     service_entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     tls_routes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    destination_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def object_counts(self) -> dict[str, int]:
         return {
+            "DestinationRule": len(self.destination_rules),
             "ServiceEntry": len(self.service_entries),
             "VirtualService": len(self.tls_routes),
         }
@@ -42,6 +47,22 @@ def capture_values(capture: Capture) -> tuple[str, str]:
     return include, exclude
 
 
+def metadata(svc: Service) -> dict[str, dict[str, str]] | None:
+    """Audit metadata: owner, reason and ticket as annotations (owner also as a label
+    when it is a valid label value)."""
+    annotations = {
+        f"egressctl.io/{key}": value
+        for key, value in (("owner", svc.owner), ("reason", svc.reason), ("ticket", svc.ticket))
+        if value
+    }
+    if not annotations:
+        return None
+    out: dict[str, dict[str, str]] = {"annotations": annotations}
+    if svc.owner and _LABEL_VALUE.match(svc.owner):
+        out["labels"] = {"egressctl.io/owner": svc.owner}
+    return out
+
+
 def service_entry(svc: Service) -> dict[str, Any]:
     ports = []
     for p in svc.ports:
@@ -49,12 +70,36 @@ def service_entry(svc: Service) -> dict[str, Any]:
         if p.target_port is not None:
             port["targetPort"] = p.target_port
         ports.append(port)
-    return {
-        "hosts": list(svc.hosts),
-        "ports": ports,
-        "resolution": svc.resolution.value,
-        "location": svc.location.value,
-    }
+    entry: dict[str, Any] = {"hosts": list(svc.hosts)}
+    if svc.addresses:
+        entry["addresses"] = list(svc.addresses)
+    entry["ports"] = ports
+    entry["resolution"] = svc.resolution.value
+    entry["location"] = svc.location.value
+    if svc.endpoints:
+        entry["endpoints"] = [_endpoint(e) for e in svc.endpoints]
+    _common(entry, svc)
+    return entry
+
+
+def _endpoint(e: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"address": e.address}
+    if e.ports:
+        out["ports"] = dict(e.ports)
+    if e.labels:
+        out["labels"] = dict(e.labels)
+    for key, value in (("network", e.network), ("locality", e.locality), ("weight", e.weight)):
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _common(obj: dict[str, Any], svc: Service) -> None:
+    if svc.export_to:
+        obj["exportTo"] = list(svc.export_to)
+    meta = metadata(svc)
+    if meta:
+        obj["metadata"] = meta
 
 
 def tls_route(svc: Service) -> dict[str, Any] | None:
@@ -72,16 +117,54 @@ def tls_route(svc: Service) -> dict[str, Any] | None:
     ]
     if not routes:
         return None
-    return {"hosts": list(svc.hosts), "routes": routes}
+    out: dict[str, Any] = {"hosts": list(svc.hosts), "routes": routes}
+    if svc.export_to:
+        # `~` (export nowhere) is ServiceEntry-only; a route of a hidden entry is hidden too.
+        out["exportTo"] = ["."] if svc.export_to == ("~",) else list(svc.export_to)
+    meta = metadata(svc)
+    if meta:
+        out["metadata"] = meta
+    return out
+
+
+def destination_rule(svc: Service) -> dict[str, Any] | None:
+    """TLS origination: the sidecar opens TLS for plain-HTTP ports marked ``originate``."""
+    settings = []
+    selector: dict[str, str] = {}
+    for p in svc.ports:
+        o = p.originate
+        if o is None:
+            continue
+        tls: dict[str, Any] = {"mode": o.mode.value, "sni": o.sni or svc.hosts[0]}
+        if o.credential_name:
+            tls["credentialName"] = o.credential_name
+        settings.append({"port": p.number, "tls": tls})
+        selector.update(dict(o.workload_selector))
+    if not settings:
+        return None
+    out: dict[str, Any] = {"host": svc.hosts[0], "portLevelSettings": settings}
+    if selector:
+        out["workloadSelector"] = selector
+        out["exportTo"] = ["."]  # Istio: a rule with a workloadSelector stays in its namespace
+    elif svc.export_to:
+        out["exportTo"] = ["."] if svc.export_to == ("~",) else list(svc.export_to)
+    meta = metadata(svc)
+    if meta:
+        out["metadata"] = meta
+    return out
 
 
 def build(inv: Inventory) -> Plan:
     include, exclude = capture_values(inv.capture)
     entries: dict[str, dict[str, Any]] = {}
     routes: dict[str, dict[str, Any]] = {}
+    rules: dict[str, dict[str, Any]] = {}
     for svc in sorted(inv.services, key=lambda s: s.name):
         entries[svc.name] = service_entry(svc)
         route = tls_route(svc)
         if route is not None:
             routes[svc.name] = route
-    return Plan(inv.policy, include, exclude, entries, routes)
+        rule = destination_rule(svc)
+        if rule is not None:
+            rules[svc.name] = rule
+    return Plan(inv.policy, include, exclude, entries, routes, rules)
