@@ -130,6 +130,27 @@ CASES = [
         id="alias-bomb",
     ),
     pytest.param(
+        "a: &a [*a]\n", "1:8: an alias refers to a value that contains it", id="recursive-alias"
+    ),
+    pytest.param(
+        "services: &s {a: *s}\n",
+        "1:18: an alias refers to a value that contains it",
+        id="recursive-alias-map",
+    ),
+    pytest.param(
+        "? [a, b]\n: c\n", "1:3: YAML does not parse: found unhashable key", id="complex-key"
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n---\npolicy: REGISTRY_ONLY\n",
+        "2:1: YAML does not parse: but found another document",
+        id="two-documents",
+    ),
+    pytest.param(
+        "services:\n  a: {host: a.com, ports: [80], owner: {x: 1}}\n",
+        "2:40: services.a.owner: must be a string, not a mapping",
+        id="owner-map",
+    ),
+    pytest.param(
         "services:\n  a:\n    host: a.com\n    ports: [80]\n    when: 2024-01-01\n",
         "5:11: services.a.when: a date value is not allowed here",
         id="date-value",
@@ -171,7 +192,7 @@ def test_non_utf8(cli, project: Path) -> None:
     inv.write_bytes(b"policy: ALLOW_ANY\nservices:\n  a:\n    host: caf\xe9.com\n")
     res = cli("check", str(inv))
     assert res.exit_code == 3
-    assert "inv.yaml:4:14: file is not UTF-8 text" in res.stderr
+    assert "inv.yaml:4:14: file is not UTF-8 text" in res.stdout
 
 
 def test_every_problem_is_reported_not_only_the_first(cli, project: Path) -> None:
@@ -190,10 +211,10 @@ def test_every_problem_is_reported_not_only_the_first(cli, project: Path) -> Non
     )
     res = cli("check", str(inv))
     assert res.exit_code == 3
-    assert "inv.yaml:1:9: policy:" in res.stderr
-    assert "inv.yaml:5:13: services.a.ports[0]: port 8080 needs a protocol" in res.stderr
-    assert "inv.yaml:8:13: services.b.ports[0]: unsupported protocol" in res.stderr
-    assert "3 errors in the input" in res.stderr
+    assert "inv.yaml:1:9: policy:" in res.stdout
+    assert "inv.yaml:5:13: services.a.ports[0]: port 8080 needs a protocol" in res.stdout
+    assert "inv.yaml:8:13: services.b.ports[0]: unsupported protocol" in res.stdout
+    assert "3 errors, 0 warnings in 1 file" in res.stdout
 
 
 def test_environment_missing_inventory_names_path_and_place(cli, project: Path) -> None:
@@ -213,9 +234,9 @@ def test_environment_unknown_key_and_wrong_type(cli, project: Path) -> None:
     )
     res = cli("check", "--env", "dev")
     assert res.exit_code == 3
-    assert "values/dev.yaml:2:10: context: must be a string, not an integer" in res.stderr
-    assert "values/dev.yaml:3:1: namspace: unknown key" in res.stderr
-    assert "did you mean `namespace`?" in res.stderr
+    assert "values/dev.yaml:2:10: context: must be a string, not an integer" in res.stdout
+    assert "values/dev.yaml:3:1: namspace: unknown key" in res.stdout
+    assert "did you mean `namespace`?" in res.stdout
 
 
 def test_override_error_points_at_the_environment_file(cli, project: Path) -> None:
@@ -227,4 +248,4 @@ def test_override_error_points_at_the_environment_file(cli, project: Path) -> No
     )
     res = cli("check", "--env", "dev")
     assert res.exit_code == 3
-    assert "values/dev.yaml:6:15: services.a.ports[0]: port 9999 needs a protocol" in res.stderr
+    assert "values/dev.yaml:6:15: services.a.ports[0]: port 9999 needs a protocol" in res.stdout

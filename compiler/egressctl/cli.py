@@ -185,35 +185,164 @@ def compile_(
             _err(f"wrote {out}")
 
 
+class SchemaKind(str, enum.Enum):
+    inventory = "inventory"
+    env = "env"
+
+
+@app.command()
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="inventory or env.")] = SchemaKind.inventory,
+) -> None:
+    """Print the JSON Schema of inventory or environment files (for editors)."""
+    from egressctl.schema import dump
+
+    typer.echo(dump(kind.value), nl=False)
+
+
 @app.command()
 def check(
     inventory: Annotated[list[Path] | None, typer.Argument(help="Inventory files.")] = None,
     env: Annotated[str | None, typer.Option("--env", "-e", help="Check an environment.")] = None,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+    crds: Annotated[
+        str | None,
+        typer.Option(
+            help="Also render and check every Istio object against a CRD file "
+            "(e.g. your release's crd-all.gen.yaml), or `cluster` to read the CRDs "
+            "from the current kube context.",
+        ),
+    ] = None,
     output: Annotated[Output, typer.Option(help="human or json (on stdout).")] = Output.human,
 ) -> None:
-    """Validate inventory or environment files; print every finding."""
+    """Validate inventory or environment files; print every finding, grouped by file."""
     from egressctl.errors import InventoryError, Severity
     from egressctl.loader import load_environment, load_inventory
 
     with _handled(output, "check"):
         if bool(inventory) == bool(env):
             raise UsageError("give inventory files or --env, not both and not neither")
-        if env:
-            _, findings = load_environment(env)
-        else:
-            _, findings = load_inventory(list(inventory or []))
-        warnings = [f for f in findings if f.severity is Severity.WARNING]
-        if strict and warnings:
-            strict_findings = [
+        try:
+            if env:
+                env_rules = _crd_env_rules(crds) if crds else None
+                _, findings = load_environment(env, extra_rules=env_rules)
+            else:
+                inv_rules = [_crd_inventory_rules(crds)] if crds else []
+                _, findings = load_inventory(list(inventory or []), extra_rules=inv_rules)
+        except InventoryError as exc:
+            findings = list(exc.findings)
+        if strict:
+            findings = [
                 Finding(f.code, Severity.ERROR, f.loc, f.path, f.message, f.hint) for f in findings
             ]
-            raise InventoryError(strict_findings)
+        errors = sum(1 for f in findings if f.severity is Severity.ERROR)
         if output is Output.json:
-            typer.echo(_envelope("check", True, None, findings))
+            typer.echo(_envelope("check", errors == 0, _counts(findings), findings))
         else:
-            _show_warnings(findings)
-            _err(f"ok: 0 errors, {len(warnings)} warning{'s' if len(warnings) != 1 else ''}")
+            for line in _grouped(findings):
+                typer.echo(line)
+        if errors:
+            raise typer.Exit(int(ExitCode.INVALID))
+
+
+def _counts(findings: list[Finding]) -> dict[str, int]:
+    from egressctl.errors import Severity
+
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    return {
+        "errors": errors,
+        "warnings": len(findings) - errors,
+        "files": len({f.loc.file for f in findings}),
+    }
+
+
+def _grouped(findings: list[Finding]) -> list[str]:
+    lines: list[str] = []
+    by_file: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_file.setdefault(f.loc.file, []).append(f)
+    for name, group in by_file.items():
+        c = _counts(group)
+        lines.append(
+            f"== {name or '(no file)'}: {_plural(c['errors'], 'error')}, "
+            f"{_plural(c['warnings'], 'warning')}"
+        )
+        lines.extend(f.format() for f in group)
+    c = _counts(findings)
+    lines.append(
+        f"{_plural(c['errors'], 'error')}, {_plural(c['warnings'], 'warning')} "
+        f"in {_plural(c['files'], 'file')}"
+        if findings
+        else "ok: no problems found"
+    )
+    return lines
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _crd_set(source: str) -> Any:
+    from egressctl.crds import CrdSet
+
+    if source == "cluster":
+        return CrdSet.from_cluster(None)
+    path = Path(source)
+    if not path.is_file():
+        raise UsageError(f"--crds {source}: no such file (or write `cluster`)")
+    return CrdSet.from_file(path)
+
+
+def _crd_problems(crd_set: Any, manifests: str, layer: str | None, owned: bool) -> list[Any]:
+    """CRD problems of rendered objects, as problems on the service that made them."""
+    from egressctl.errors import error
+    from egressctl.render import parse_manifests
+
+    out = []
+    for p in crd_set.validate_all(parse_manifests(manifests)):
+        where = f"{p.path}: " if p.path else ""
+        message = f"rendered {p.kind} {p.name!r}: {where}{p.message}"
+        code = "crd-rule" if p.rule else "crd-schema"
+        hint = f"CEL rule: {p.rule}" if p.rule else ""
+        path = ("services", p.name) if owned else ()
+        out.append(error(code, path, message, hint, layer=None if owned else layer))
+    return out
+
+
+def _crd_inventory_rules(source: str) -> Any:
+    from egressctl import emit, plan
+    from egressctl.render import default_chart
+    from egressctl.runners import helm_template
+
+    crd_set = _crd_set(source)
+
+    def rules(inv: Any) -> list[Any]:
+        text = emit.dump(emit.values(plan.build(inv)), inv.sources)
+        manifests = helm_template(
+            "egress",
+            default_chart(),
+            namespace="istio-system",
+            values_text=text,
+            step="render chart/ for --crds",
+        )
+        return _crd_problems(crd_set, manifests, None, owned=True)
+
+    return rules
+
+
+def _crd_env_rules(source: str) -> Any:
+    from egressctl.render import render_environment
+
+    crd_set = _crd_set(source)
+
+    def rules(environment: Any) -> list[Any]:
+        rendered = render_environment(environment)
+        out = _crd_problems(crd_set, rendered.egress, environment.file, owned=True)
+        if rendered.istio is not None:
+            out += _crd_problems(crd_set, rendered.istio, environment.file, owned=False)
+        return out
+
+    return rules
 
 
 def _print_summary(s: dict[str, Any], written: list[Path], env_file: str) -> None:

@@ -36,7 +36,7 @@ def values(plan: Plan, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]
 _BaseDumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+class _Dumper(_BaseDumper):  # type: ignore[misc]
     """libyaml's emitter, block style, no aliases: fast, and meant to be read in review."""
 
     def ignore_aliases(self, data: Any) -> bool:

@@ -157,7 +157,9 @@ class InventoryError(EgressError):
         n = len(self.errors)
         w = len(self.findings) - n
         warn = f", {w} warning{'s' if w != 1 else ''}" if w else ""
-        return f"{n} error{'s' if n != 1 else ''}{warn} in the input; nothing was written or applied"
+        return (
+            f"{n} error{'s' if n != 1 else ''}{warn} in the input; nothing was written or applied"
+        )
 
     def lines(self) -> list[str]:
         return [f.format() for f in self.findings] + [self.summary()]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ class _DuplicateKey(Exception):
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _FastLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _FastLoader(_BaseLoader):  # type: ignore[misc]
     """The C safe loader, refusing duplicate keys (PyYAML keeps the last silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -109,8 +109,11 @@ class _Sources:
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
-                self.fail("file-too-large", top,
-                          f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+                self.fail(
+                    "file-too-large",
+                    top,
+                    f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                )
                 return None
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -146,18 +149,26 @@ class _Sources:
             self.fail("yaml-syntax", Loc(shown), "YAML is nested too deeply")
             return None
         for key, mark in duplicates:
-            self.fail("duplicate-key", Loc(shown, mark.line + 1, mark.column + 1),
-                      f"key {key!r} appears twice in the same mapping",
-                      "YAML keeps only one of them; remove or merge the other")
+            self.fail(
+                "duplicate-key",
+                Loc(shown, mark.line + 1, mark.column + 1),
+                f"key {key!r} appears twice in the same mapping",
+                "YAML keeps only one of them; remove or merge the other",
+            )
         if duplicates:
             return None
-        if _ANCHOR_RE.search(text) and _expanded_size(data) > MAX_ALIAS_EXPANSION + len(text):
-            match = re.search(r"\*[^\s\[\]{},]+", text)
-            line = text.count("\n", 0, match.start()) + 1 if match else 0
-            col = match.start() - text.rfind("\n", 0, match.start()) if match else 0
-            self.fail("yaml-alias-bomb", Loc(shown, line, col),
-                      f"aliases expand the document by more than {MAX_ALIAS_EXPANSION:,} values")
-            return None
+        if _ANCHOR_RE.search(text):
+            try:
+                too_big = _expanded_size(data) > MAX_ALIAS_EXPANSION + len(text)
+                message = f"aliases expand the document by more than {MAX_ALIAS_EXPANSION:,} values"
+            except (_Cycle, RecursionError):
+                too_big, message = True, "an alias refers to a value that contains it"
+            if too_big:
+                match = re.search(r"\*[^\s\[\]{},]+", text)
+                line = text.count("\n", 0, match.start()) + 1 if match else 0
+                col = match.start() - text.rfind("\n", 0, match.start()) if match else 0
+                self.fail("yaml-alias-bomb", Loc(shown, line, col), message)
+                return None
         f = _File(shown, path or Path(shown), text, data)
         self.files[shown] = f
         return f
@@ -167,14 +178,26 @@ class _Sources:
         loc = Loc(shown, mark.line + 1, mark.column + 1) if mark else Loc(shown)
         problem = _one_line(exc.problem or exc.context or "invalid YAML")
         lines = text.splitlines()
-        at = lines[mark.line][mark.column:mark.column + 1] if mark and mark.line < len(lines) else ""
+        at = (
+            lines[mark.line][mark.column : mark.column + 1]
+            if mark and mark.line < len(lines)
+            else ""
+        )
         if at == "\t" or "\\t" in problem:
-            self.fail("yaml-tab", loc, "tab character: YAML indentation must use spaces",
-                      "replace the tab with spaces")
+            self.fail(
+                "yaml-tab",
+                loc,
+                "tab character: YAML indentation must use spaces",
+                "replace the tab with spaces",
+            )
         elif "constructor for the tag" in problem:
             tag = problem.split("tag", 1)[-1].strip().strip("'")
-            self.fail("yaml-tag", loc, f"YAML tag {tag} is not allowed: only plain maps, "
-                      "lists, strings, numbers and booleans")
+            self.fail(
+                "yaml-tag",
+                loc,
+                f"YAML tag {tag} is not allowed: only plain maps, "
+                "lists, strings, numbers and booleans",
+            )
         else:
             self.fail("yaml-syntax", loc, f"YAML does not parse: {problem}")
 
@@ -183,24 +206,29 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+class _Cycle(Exception):
+    pass
+
+
 def _expanded_size(data: Any) -> int:
-    """How many values the document holds once aliases are expanded (memoised)."""
+    """How many values the document holds once aliases are expanded (memoised).
+    Raises _Cycle for a document that contains itself (`a: &a [*a]`)."""
     memo: dict[int, int] = {}
+    visiting: set[int] = set()
 
     def size(obj: Any) -> int:
-        if isinstance(obj, dict):
-            key = id(obj)
-            if key not in memo:
-                memo[key] = 0  # cycles count once
-                memo[key] = 1 + sum(size(v) for v in obj.values())
+        if not isinstance(obj, (dict, list)):
+            return 1
+        key = id(obj)
+        if key in memo:
             return memo[key]
-        if isinstance(obj, list):
-            key = id(obj)
-            if key not in memo:
-                memo[key] = 0
-                memo[key] = 1 + sum(size(v) for v in obj)
-            return memo[key]
-        return 1
+        if key in visiting:
+            raise _Cycle
+        visiting.add(key)
+        children = obj.values() if isinstance(obj, dict) else obj
+        memo[key] = 1 + sum(size(v) for v in children)
+        visiting.discard(key)
+        return memo[key]
 
     return size(data)
 
@@ -211,8 +239,7 @@ def _foreign_values(data: Any, path: KeyPath = ()) -> Iterable[tuple[KeyPath, An
     while stack:
         here, obj = stack.pop()
         if isinstance(obj, dict):
-            stack.extend(((*here, k if isinstance(k, str) else str(k)), v)
-                         for k, v in obj.items())
+            stack.extend(((*here, k if isinstance(k, str) else str(k)), v) for k, v in obj.items())
         elif isinstance(obj, list):
             stack.extend(((*here, i), v) for i, v in enumerate(obj))
         elif not isinstance(obj, _PLAIN_TYPES):
@@ -275,16 +302,17 @@ class _Positions:
     def __init__(self, text: str, shown: str) -> None:
         self.shown = shown
         self.index: dict[KeyPath, tuple[Loc, Loc]] = {}
-        try:
-            from ruamel.yaml import YAML
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
 
+        try:
             yaml_rt = YAML(typ="rt", pure=True)
             yaml_rt.allow_duplicate_keys = True
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 doc = yaml_rt.load(text)
-        except Exception:  # noqa: BLE001 - positions are best effort; PyYAML read it fine
-            return
+        except (YAMLError, ValueError, TypeError, RecursionError):
+            return  # positions are best effort: PyYAML, which decides, read the file fine
         top = Loc(shown, 1, 1)
         self._visit(doc, (), top, top, set())
 
@@ -371,8 +399,9 @@ def _as_layer(f: _File, sources: _Sources, what: str) -> Layer | None:
         sources.fail("empty-file", Loc(f.shown, 1, 1), f"{what} is empty")
         return None
     if not isinstance(f.data, dict):
-        sources.fail("wrong-type", Loc(f.shown, 1, 1),
-                     f"{what} must be a mapping, not {type_name(f.data)}")
+        sources.fail(
+            "wrong-type", Loc(f.shown, 1, 1), f"{what} must be a mapping, not {type_name(f.data)}"
+        )
         return None
     return Layer(f.shown, f.data)
 
@@ -393,17 +422,27 @@ def _finish(
 
 def _foreign(layers: Iterable[Layer]) -> list[Problem]:
     return [
-        error("yaml-type", (*layer.prefix, *path),
-              f"{type_name(value)} is not allowed here (dates, binary and sets are not part "
-              "of an inventory; quote the value to make it a string)", layer=layer.shown)
+        error(
+            "yaml-type",
+            (*layer.prefix, *path),
+            f"{type_name(value)} is not allowed here (dates, binary and sets are not part "
+            "of an inventory; quote the value to make it a string)",
+            layer=layer.shown,
+        )
         for layer in layers
         for path, value in _foreign_values(layer.data)
     ]
 
 
+ExtraRules = Callable[[Inventory], list[Problem]]
+
+
 def _compile_layers(
-    sources: _Sources, layers: list[Layer], problems: list[Problem],
-    sources_shown: tuple[str, ...], extra_rules: Any = None,
+    sources: _Sources,
+    layers: list[Layer],
+    problems: list[Problem],
+    sources_shown: tuple[str, ...],
+    extra_rules: Sequence[ExtraRules] = (),
 ) -> tuple[Inventory, list[Finding]]:
     from egressctl.validate import validate_inventory
 
@@ -418,17 +457,24 @@ def _compile_layers(
     problems = problems + r.problems
     if not any(p.severity is Severity.ERROR for p in problems):
         problems += validate_inventory(inventory)
-        if extra_rules is not None:
-            problems += extra_rules(inventory)
+        for rules in extra_rules:
+            if any(p.severity is Severity.ERROR for p in problems):
+                break
+            problems += rules(inventory)
     if not problems and not sources.findings:
         return inventory, []
     return inventory, _finish(sources, layers, problems)
 
 
 def load_inventory(
-    paths: Sequence[Path], shown: Sequence[str] | None = None
+    paths: Sequence[Path],
+    shown: Sequence[str] | None = None,
+    extra_rules: Sequence[ExtraRules] = (),
 ) -> tuple[Inventory, list[Finding]]:
-    """Load and layer inventory files (later ones win).  Raises InventoryError."""
+    """Load and layer inventory files (later ones win).  Raises InventoryError.
+
+    ``extra_rules`` run last, on a valid inventory (e.g. checks of rendered objects);
+    their problems are located like any other."""
     sources = _Sources()
     names = list(shown or [str(p) for p in paths])
     layers = []
@@ -439,7 +485,7 @@ def load_inventory(
             layers.append(layer)
     if sources.findings:
         _finish(sources, layers, [])
-    return _compile_layers(sources, layers, [], tuple(names))
+    return _compile_layers(sources, layers, [], tuple(names), extra_rules)
 
 
 def load_inventory_text(text: str, shown: str = "<stdin>") -> tuple[Inventory, list[Finding]]:
@@ -460,7 +506,11 @@ def resolve_env_path(env: str, cwd: Path) -> Path:
     return cwd / "values" / f"{env}.yaml"
 
 
-def load_environment(env: str, cwd: Path | None = None) -> tuple[Environment, list[Finding]]:
+def load_environment(
+    env: str,
+    cwd: Path | None = None,
+    extra_rules: Callable[[Environment], list[Problem]] | None = None,
+) -> tuple[Environment, list[Finding]]:
     """Load an environment file, its inventory files and its overrides."""
     from egressctl.validate import validate_capture_against_cluster
 
@@ -484,9 +534,15 @@ def load_environment(env: str, cwd: Path | None = None) -> tuple[Environment, li
         for i, rel in enumerate(spec.inventory):
             p = folder / rel
             if not p.is_file():
-                problems.append(Problem("file-missing", Severity.ERROR, ("inventory", i),
-                                        f"inventory file {rel!r} not found "
-                                        f"(looked for {p.resolve()})", layer=shown))
+                problems.append(
+                    Problem(
+                        "file-missing",
+                        Severity.ERROR,
+                        ("inventory", i),
+                        f"inventory file {rel!r} not found (looked for {p.resolve()})",
+                        layer=shown,
+                    )
+                )
                 continue
             name = _shown(p, base)
             fi = sources.read(p, name)
@@ -501,23 +557,27 @@ def load_environment(env: str, cwd: Path | None = None) -> tuple[Environment, li
     if spec.egress is not None:
         layers.append(Layer(shown, spec.egress, ("egress",)))
 
+    def environment_of(inv: Inventory) -> Environment:
+        assert spec is not None  # noqa: S101 - checked above
+        return Environment(
+            name=path.stem,
+            file=shown,
+            context=spec.context,
+            namespace=spec.namespace,
+            api_version=spec.api_version,
+            istio=istio,
+            inventory=inv,
+            cluster=spec.cluster,
+        )
+
     def cluster_rules(inv: Inventory) -> list[Problem]:
         return validate_capture_against_cluster(inv.capture, spec.cluster, shown)
 
-    inventory, findings = _compile_layers(
-        sources, layers, problems, (*inv_shown, shown), cluster_rules
-    )
-    environment = Environment(
-        name=path.stem,
-        file=shown,
-        context=spec.context,
-        namespace=spec.namespace,
-        api_version=spec.api_version,
-        istio=istio,
-        inventory=inventory,
-        cluster=spec.cluster,
-    )
-    return environment, findings
+    rules: list[ExtraRules] = [cluster_rules]
+    if extra_rules is not None:
+        rules.append(lambda inv: extra_rules(environment_of(inv)))
+    inventory, findings = _compile_layers(sources, layers, problems, (*inv_shown, shown), rules)
+    return environment_of(inventory), findings
 
 
 def _istio(spec: Any, folder: Path, shown: str, problems: list[Problem]) -> IstioChart | None:
@@ -525,16 +585,28 @@ def _istio(spec: Any, folder: Path, shown: str, problems: list[Problem]) -> Isti
         return None
     chart = folder / spec.istio_chart
     if not chart.exists():
-        problems.append(Problem("file-missing", Severity.ERROR, ("istio", "chart"),
-                                f"Istio chart {spec.istio_chart!r} not found "
-                                f"(looked for {chart.resolve()})", layer=shown))
+        problems.append(
+            Problem(
+                "file-missing",
+                Severity.ERROR,
+                ("istio", "chart"),
+                f"Istio chart {spec.istio_chart!r} not found (looked for {chart.resolve()})",
+                layer=shown,
+            )
+        )
     values = []
     for i, rel in enumerate(spec.istio_values):
         p = folder / rel
         if not p.is_file():
-            problems.append(Problem("file-missing", Severity.ERROR, ("istio", "values", i),
-                                    f"values file {rel!r} not found (looked for {p.resolve()})",
-                                    layer=shown))
+            problems.append(
+                Problem(
+                    "file-missing",
+                    Severity.ERROR,
+                    ("istio", "values", i),
+                    f"values file {rel!r} not found (looked for {p.resolve()})",
+                    layer=shown,
+                )
+            )
         values.append(str(p.resolve()))
     return IstioChart(str(chart.resolve()), spec.istio_release, tuple(values))
 

@@ -111,8 +111,9 @@ class Reader:
     layer: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
-    def err(self, code: str, path: KeyPath, message: str, hint: str = "",
-            anchor: Anchor = Anchor.VALUE) -> None:
+    def err(
+        self, code: str, path: KeyPath, message: str, hint: str = "", anchor: Anchor = Anchor.VALUE
+    ) -> None:
         self.problems.append(error(code, path, message, hint, anchor=anchor, layer=self.layer))
 
     def warn(self, code: str, path: KeyPath, message: str, hint: str = "") -> None:
@@ -120,54 +121,61 @@ class Reader:
 
     def mapping(self, value: Any, path: KeyPath, what: str = "") -> dict[str, Any] | None:
         if not isinstance(value, dict):
-            self.err("wrong-type", path,
-                     f"{what or 'this'} must be a mapping, not {type_name(value)}")
+            self.err(
+                "wrong-type", path, f"{what or 'this'} must be a mapping, not {type_name(value)}"
+            )
             return None
         bad = [k for k in value if not isinstance(k, str)]
         for k in bad:
-            self.err("key-type", path, f"key {k!r} must be a string (quote it: \"{k}\")")
+            self.err("key-type", path, f'key {k!r} must be a string (quote it: "{k}")')
         return value
 
     def fields(self, m: dict[str, Any], path: KeyPath, known: Sequence[str]) -> None:
         for key in sorted(k for k in m if isinstance(k, str) and k not in known):
-            self.err("unknown-key", (*path, key), "unknown key",
-                     did_you_mean(key, known) or f"known keys here: {', '.join(known)}",
-                     anchor=Anchor.KEY)
+            self.err(
+                "unknown-key",
+                (*path, key),
+                "unknown key",
+                did_you_mean(key, known) or f"known keys here: {', '.join(known)}",
+                anchor=Anchor.KEY,
+            )
 
-    def get(self, m: dict[str, Any], key: str, path: KeyPath, typ: type,
-            required: bool = False) -> Any:
+    def get(
+        self, m: dict[str, Any], key: str, path: KeyPath, typ: type, required: bool = False
+    ) -> Any:
         value = m.get(key)
         if value is None:
             if required:
                 self.err("key-missing", path, f"`{key}` is required")
             return None
         if not is_type(value, typ):
-            self.err("wrong-type", (*path, key),
-                     f"must be {_WANT[typ]}, not {type_name(value)}")
+            self.err("wrong-type", (*path, key), f"must be {_WANT[typ]}, not {type_name(value)}")
             return None
         return value
 
-    def string(self, m: dict[str, Any], key: str, path: KeyPath,
-               required: bool = False) -> str | None:
+    def string(
+        self, m: dict[str, Any], key: str, path: KeyPath, required: bool = False
+    ) -> str | None:
         value = self.get(m, key, path, str, required)
         return None if value is None else str(value)
 
-    def strings(self, m: dict[str, Any], key: str, path: KeyPath,
-                one_allowed: bool = False) -> list[str] | None:
+    def strings(
+        self, m: dict[str, Any], key: str, path: KeyPath, one_allowed: bool = False
+    ) -> list[str] | None:
         value = m.get(key)
         if value is None:
             return None
         if one_allowed and isinstance(value, str):
             return [value]
         if not isinstance(value, list):
-            self.err("wrong-type", (*path, key),
-                     f"must be a list of strings, not {type_name(value)}")
+            self.err(
+                "wrong-type", (*path, key), f"must be a list of strings, not {type_name(value)}"
+            )
             return None
         out = []
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                self.err("wrong-type", (*path, key, i),
-                         f"must be a string, not {type_name(item)}")
+                self.err("wrong-type", (*path, key, i), f"must be a string, not {type_name(item)}")
             else:
                 out.append(item)
         return out
@@ -182,21 +190,27 @@ class Reader:
         out = {}
         for k, v in got.items():
             if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-                self.err("wrong-type", (*path, key, str(k)),
-                         f"must be a string, not {type_name(v)}")
+                self.err(
+                    "wrong-type", (*path, key, str(k)), f"must be a string, not {type_name(v)}"
+                )
             else:
                 out[str(k)] = str(v)
         return out
 
-    def enum(self, m: dict[str, Any], key: str, path: KeyPath, choices: Sequence[str],
-             code: str) -> str | None:
+    def enum(
+        self, m: dict[str, Any], key: str, path: KeyPath, choices: Sequence[str], code: str
+    ) -> str | None:
         value = self.string(m, key, path)
         if value is None:
             return None
         upper = value.strip().upper()
         if upper not in choices:
-            self.err(code, (*path, key), f"{value!r} is not one of {', '.join(choices)}",
-                     did_you_mean(upper, choices))
+            self.err(
+                code,
+                (*path, key),
+                f"{value!r} is not one of {', '.join(choices)}",
+                did_you_mean(upper, choices),
+            )
             return None
         return upper
 
@@ -215,12 +229,17 @@ class Reader:
         try:
             net = ipaddress.ip_network(text.strip(), strict=False)
         except ValueError:
-            self.err("cidr-invalid", path, f"{text!r} is not an IP range",
-                     "write a CIDR such as 10.96.0.0/12 or fd00::/8")
+            self.err(
+                "cidr-invalid",
+                path,
+                f"{text!r} is not an IP range",
+                "write a CIDR such as 10.96.0.0/12 or fd00::/8",
+            )
             return None
         if "/" in text and net.network_address != ipaddress.ip_interface(text.strip()).ip:
-            self.warn("cidr-host-bits", path, f"{text!r} has host bits set; {net} is used",
-                      f"write {net}")
+            self.warn(
+                "cidr-host-bits", path, f"{text!r} has host bits set; {net} is used", f"write {net}"
+            )
         return net
 
 
@@ -268,8 +287,12 @@ def _service(name: str, value: Any, r: Reader) -> Service | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        r.err("wrong-type", path, f"a service must be a mapping, not {type_name(value)}",
-              "write `host:` and `ports:` under the service name")
+        r.err(
+            "wrong-type",
+            path,
+            f"a service must be a mapping, not {type_name(value)}",
+            "write `host:` and `ports:` under the service name",
+        )
         return None
     m = r.mapping(value, path) or {}
     r.fields(m, path, SERVICE_KEYS)
@@ -308,22 +331,29 @@ def _service(name: str, value: Any, r: Reader) -> Service | None:
 def _hosts(m: dict[str, Any], path: KeyPath, r: Reader) -> list[str] | None:
     has_host, has_hosts = "host" in m, "hosts" in m
     if has_host and has_hosts:
-        r.err("host-and-hosts", (*path, "hosts"), "`host` and `hosts` are both set",
-              "keep one: `host: a.example.com` or `hosts: [a.example.com, b.example.com]`",
-              anchor=Anchor.KEY)
+        r.err(
+            "host-and-hosts",
+            (*path, "hosts"),
+            "`host` and `hosts` are both set",
+            "keep one: `host: a.example.com` or `hosts: [a.example.com, b.example.com]`",
+            anchor=Anchor.KEY,
+        )
         return None
     if has_hosts:
         items = r.strings(m, "hosts", path)
-        if items is not None and not items:
-            r.err("hosts-empty", (*path, "hosts"), "no hosts listed",
-                  "list at least one host, or use `host: a.example.com`")
+        if m["hosts"] == []:
+            r.err(
+                "hosts-empty",
+                (*path, "hosts"),
+                "no hosts listed",
+                "list at least one host, or use `host: a.example.com`",
+            )
             return None
     elif has_host:
         one = r.string(m, "host", path)
         items = None if one is None else [one]
     else:
-        r.err("key-missing", path, "`host` (or `hosts`) is required",
-              "add `host: api.example.com`")
+        r.err("key-missing", path, "`host` (or `hosts`) is required", "add `host: api.example.com`")
         return None
     if items is None:
         return None
@@ -350,18 +380,22 @@ def _ports(m: dict[str, Any], path: KeyPath, r: Reader) -> list[Port] | None:
     return _name_ports(parsed)
 
 
-def _port(item: Any, path: KeyPath, r: Reader
-          ) -> tuple[int, str, str | None, int | None, Origination | None] | None:
+def _port(
+    item: Any, path: KeyPath, r: Reader
+) -> tuple[int, str, str | None, int | None, Origination | None] | None:
     if is_type(item, int):
         return _port_from(item, None, None, None, None, path, r)
     if isinstance(item, str):
         match = _PORT_RE.match(item)
         if not match:
-            r.err("port-spelling", path, f"{item!r} is not a port",
-                  "write PORT/PROTOCOL, e.g. 443/https or 5432/tcp")
+            r.err(
+                "port-spelling",
+                path,
+                f"{item!r} is not a port",
+                "write PORT/PROTOCOL, e.g. 443/https or 5432/tcp",
+            )
             return None
-        return _port_from(int(match.group(1)), match.group(2) or None, None, None, None,
-                          path, r)
+        return _port_from(int(match.group(1)), match.group(2) or None, None, None, None, path, r)
     if isinstance(item, dict):
         p = r.mapping(item, path) or {}
         r.fields(p, path, PORT_KEYS)
@@ -373,37 +407,57 @@ def _port(item: Any, path: KeyPath, r: Reader
         if number is None:
             return None
         if target is not None and not 1 <= target <= 65535:
-            r.err("port-range", (*path, "targetPort"),
-                  f"port number {target} must be in the range 1..65535")
+            r.err(
+                "port-range",
+                (*path, "targetPort"),
+                f"port number {target} must be in the range 1..65535",
+            )
             return None
         if originate is not None and target is None:
             target = 443  # the sidecar speaks TLS to the host's HTTPS port
         return _port_from(number, protocol, name, target, originate, path, r)
-    r.err("port-spelling", path,
-          f"a port must be PORT/PROTOCOL or a mapping, not {type_name(item)}",
-          "write e.g. 443/https, or {number: 8443, protocol: tls}")
+    r.err(
+        "port-spelling",
+        path,
+        f"a port must be PORT/PROTOCOL or a mapping, not {type_name(item)}",
+        "write e.g. 443/https, or {number: 8443, protocol: tls}",
+    )
     return None
 
 
-def _port_from(number: int, protocol: str | None, name: str | None, target: int | None,
-               originate: Origination | None, path: KeyPath, r: Reader
-               ) -> tuple[int, str, str | None, int | None, Origination | None] | None:
+def _port_from(
+    number: int,
+    protocol: str | None,
+    name: str | None,
+    target: int | None,
+    originate: Origination | None,
+    path: KeyPath,
+    r: Reader,
+) -> tuple[int, str, str | None, int | None, Origination | None] | None:
     if not 1 <= number <= 65535:
         r.err("port-range", path, f"port number {number} must be in the range 1..65535")
         return None
     if not protocol:
         inferred = DEFAULT_PROTOCOL_BY_PORT.get(number)
         if inferred is None:
-            r.err("port-protocol-missing", path, f"port {number} needs a protocol",
-                  f"write {number}/tcp, {number}/tls, {number}/http … "
-                  "(only 80 and 443 imply http and https)")
+            r.err(
+                "port-protocol-missing",
+                path,
+                f"port {number} needs a protocol",
+                f"write {number}/tcp, {number}/tls, {number}/http … "
+                "(only 80 and 443 imply http and https)",
+            )
             return None
         return number, inferred, name, target, originate
     canonical = PROTOCOLS.get(protocol.strip().lower())
     if canonical is None:
-        r.err("port-protocol-invalid", path, f"unsupported protocol {protocol!r}",
-              did_you_mean(protocol.lower(), sorted(PROTOCOLS))
-              or f"use one of {', '.join(sorted(PROTOCOLS))}")
+        r.err(
+            "port-protocol-invalid",
+            path,
+            f"unsupported protocol {protocol!r}",
+            did_you_mean(protocol.lower(), sorted(PROTOCOLS))
+            or f"use one of {', '.join(sorted(PROTOCOLS))}",
+        )
         return None
     return number, canonical, name, target, originate
 
@@ -472,8 +526,11 @@ def _endpoints(m: dict[str, Any], path: KeyPath, r: Reader) -> list[Endpoint] | 
         ports: list[tuple[str, int]] = []
         for pname, pnum in (ports_raw or {}).items():
             if not is_type(pnum, int) or not 1 <= pnum <= 65535:
-                r.err("port-range", (*epath, "ports", str(pname)),
-                      f"endpoint port must be a number in 1..65535, not {pnum!r}")
+                r.err(
+                    "port-range",
+                    (*epath, "ports", str(pname)),
+                    f"endpoint port must be a number in 1..65535, not {pnum!r}",
+                )
                 ok = False
                 continue
             ports.append((str(pname), pnum))
@@ -482,9 +539,16 @@ def _endpoints(m: dict[str, Any], path: KeyPath, r: Reader) -> list[Endpoint] | 
         if address is None:
             ok = False
             continue
-        out.append(Endpoint(address.strip(), tuple(ports), tuple(sorted(labels.items())),
-                            r.string(e, "network", epath), r.string(e, "locality", epath),
-                            weight))
+        out.append(
+            Endpoint(
+                address.strip(),
+                tuple(ports),
+                tuple(sorted(labels.items())),
+                r.string(e, "network", epath),
+                r.string(e, "locality", epath),
+                weight,
+            )
+        )
     return out if ok else None
 
 
@@ -514,8 +578,12 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
     r.fields(m, (), ENV_KEYS)
     inventory = r.strings(m, "inventory", (), one_allowed=True)
     if inventory is None and m.get("inventory") is None:
-        r.err("key-missing", (), "`inventory` is required",
-              "add `inventory: [egress.yaml]` (paths relative to this file)")
+        r.err(
+            "key-missing",
+            (),
+            "`inventory` is required",
+            "add `inventory: [egress.yaml]` (paths relative to this file)",
+        )
     elif inventory is not None and not inventory:
         r.err("inventory-empty", ("inventory",), "no inventory files listed")
     context = r.string(m, "context", (), required=True)
@@ -525,12 +593,17 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
     if api_text is not None:
         short = api_text.strip().removeprefix("networking.istio.io/")
         if short not in API_VERSIONS:
-            r.err("api-version-invalid", ("networkingApiVersion",),
-                  f"{api_text!r} is not one of {', '.join(API_VERSIONS)}",
-                  "v1 needs Istio 1.22+, v1beta1 Istio 1.5+, v1alpha3 serves every release")
+            r.err(
+                "api-version-invalid",
+                ("networkingApiVersion",),
+                f"{api_text!r} is not one of {', '.join(API_VERSIONS)}",
+                "v1 needs Istio 1.22+, v1beta1 Istio 1.5+, v1alpha3 serves every release",
+            )
         else:
             api = short
-    chart, release, values = None, "istiod", ()
+    chart: str | None = None
+    release = "istiod"
+    values: tuple[str, ...] = ()
     istio = r.get(m, "istio", (), dict)
     if istio is not None:
         r.fields(istio, ("istio",), ISTIO_KEYS)
@@ -548,5 +621,6 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
         )
     if context is None or inventory is None:
         return None
-    return EnvSpec(tuple(inventory), context, namespace, api, chart, release, values,
-                   egress, cluster)
+    return EnvSpec(
+        tuple(inventory), context, namespace, api, chart, release, values, egress, cluster
+    )

@@ -11,6 +11,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from egressctl.errors import Anchor, KeyPath, Problem, error, warning
 from egressctl.model import (
@@ -60,17 +61,25 @@ RULES: tuple[Rule, ...] = (
     # The file itself (loader and parse)
     Rule("yaml-syntax", "error", "YAML that does not parse", "`services: [`"),
     Rule("yaml-tab", "error", "a tab used for indentation", "`services:\\n\\ta: …`"),
-    Rule("duplicate-key", "error", "the same key twice in one mapping",
-         "`policy: A` … `policy: B`"),
-    Rule("yaml-tag", "error", "a YAML tag that would construct an object",
-         "`!!python/object/apply:os.system`"),
-    Rule("yaml-alias-bomb", "error", "aliases that expand past a bound",
-         "nested `&a [*b, *b, …]`"),
+    Rule(
+        "duplicate-key", "error", "the same key twice in one mapping", "`policy: A` … `policy: B`"
+    ),
+    Rule(
+        "yaml-tag",
+        "error",
+        "a YAML tag that would construct an object",
+        "`!!python/object/apply:os.system`",
+    ),
+    Rule("yaml-alias-bomb", "error", "aliases that expand past a bound", "nested `&a [*b, *b, …]`"),
     Rule("yaml-type", "error", "a date, binary or set value", "`ticket: 2024-01-01`"),
     Rule("not-utf8", "error", "bytes that are not UTF-8", "a Latin-1 `é`"),
     Rule("file-too-large", "error", "a file over 64 MiB", "a 100 MB inventory"),
-    Rule("file-missing", "error", "a file that does not exist (path as written and as looked for)",
-         "`inventory: [nope.yaml]`"),
+    Rule(
+        "file-missing",
+        "error",
+        "a file that does not exist (path as written and as looked for)",
+        "`inventory: [nope.yaml]`",
+    ),
     Rule("file-unreadable", "error", "a file that cannot be read", "no read permission"),
     Rule("empty-file", "error", "an empty file", "a file with only comments"),
     Rule("wrong-type", "error", "a value of the wrong type", "`host: [a.com]`"),
@@ -78,16 +87,20 @@ RULES: tuple[Rule, ...] = (
     Rule("unknown-key", "error", "an unknown key, with a did-you-mean suggestion", "`port: [80]`"),
     Rule("key-missing", "error", "a required key is missing", "a service without `host`"),
     Rule("inventory-empty", "error", "an environment that lists no inventory", "`inventory: []`"),
-    Rule("api-version-invalid", "error", "an unknown networking API version",
-         "`networkingApiVersion: v2`"),
+    Rule(
+        "api-version-invalid",
+        "error",
+        "an unknown networking API version",
+        "`networkingApiVersion: v2`",
+    ),
     # Values
-    Rule("policy-invalid", "error", "policy other than ALLOW_ANY / REGISTRY_ONLY",
-         "`policy: BLOCK`"),
+    Rule(
+        "policy-invalid", "error", "policy other than ALLOW_ANY / REGISTRY_ONLY", "`policy: BLOCK`"
+    ),
     Rule("resolution-invalid", "error", "an unknown resolution", "`resolution: STRICT_DNS`"),
     Rule("location-invalid", "error", "an unknown location", "`location: EXTERNAL`"),
     Rule("tls-mode-invalid", "error", "an unknown TLS origination mode", "`originate: ISTIO`"),
-    Rule("port-spelling", "error", "a port that is not PORT/PROTOCOL or a mapping",
-         "`https:443`"),
+    Rule("port-spelling", "error", "a port that is not PORT/PROTOCOL or a mapping", "`https:443`"),
     Rule("port-range", "error", "a port number outside 1..65535", "`70000/tcp`"),
     Rule("port-protocol-missing", "error", "a bare port other than 80/443", "`8443`"),
     Rule("port-protocol-invalid", "error", "a protocol Istio does not know", "`443/htps`"),
@@ -95,79 +108,198 @@ RULES: tuple[Rule, ...] = (
     Rule("host-and-hosts", "error", "both `host` and `hosts`", "`host: a` and `hosts: [b]`"),
     Rule("hosts-empty", "error", "an empty host list", "`hosts: []`"),
     Rule("cidr-invalid", "error", "a CIDR that does not parse", "`10.0.0.0/33`"),
-    Rule("cidr-host-bits", "warning", "a CIDR with host bits set (the network is used)",
-         "`10.1.2.3/8`"),
+    Rule(
+        "cidr-host-bits",
+        "warning",
+        "a CIDR with host bits set (the network is used)",
+        "`10.1.2.3/8`",
+    ),
     # Istio's rules for one service
     Rule("name-invalid", "error", "a service name that is not a DNS-1123 label", "`Bad_Name:`"),
-    Rule("host-invalid", "error", "a host that is not a valid (wildcard) domain",
-         "`a..com`, `a.*.com`, `x.123`"),
+    Rule(
+        "host-invalid",
+        "error",
+        "a host that is not a valid (wildcard) domain",
+        "`a..com`, `a.*.com`, `x.123`",
+    ),
     Rule("host-star", "error", "the bare host `*`", "`host: '*'`"),
-    Rule("host-partial-wildcard", "warning", "a partial wildcard such as `*foo.com`",
-         "`host: '*foo.example.com'`"),
+    Rule(
+        "host-partial-wildcard",
+        "warning",
+        "a partial wildcard such as `*foo.com`",
+        "`host: '*foo.example.com'`",
+    ),
     Rule("host-repeated", "error", "the same host twice in one service", "`hosts: [a, a]`"),
-    Rule("wildcard-with-dns", "error", "a wildcard host with DNS resolution",
-         "`*.a.com` + `resolution: DNS`"),
-    Rule("wildcard-public-suffix", "warning", "a wildcard as broad as a public suffix",
-         "`*.com`, `*.co.uk`"),
-    Rule("port-duplicate", "error", "the same port number twice in a service",
-         "`[443/https, 443/tls]`"),
-    Rule("port-name-invalid", "error", "a port name that is not a DNS-1123 label",
-         "`{number: 80, protocol: http, name: Web_1}`"),
-    Rule("port-name-duplicate", "error", "the same port name twice in a service",
-         "two ports named `web`"),
-    Rule("multi-host-non-http", "error",
-         "several hosts with a non-HTTP/TLS port and resolution other than NONE",
-         "`hosts: [a, b]` + `5432/tcp`"),
+    Rule(
+        "wildcard-with-dns",
+        "error",
+        "a wildcard host with DNS resolution",
+        "`*.a.com` + `resolution: DNS`",
+    ),
+    Rule(
+        "wildcard-public-suffix",
+        "warning",
+        "a wildcard as broad as a public suffix",
+        "`*.com`, `*.co.uk`",
+    ),
+    Rule(
+        "port-duplicate",
+        "error",
+        "the same port number twice in a service",
+        "`[443/https, 443/tls]`",
+    ),
+    Rule(
+        "port-name-invalid",
+        "error",
+        "a port name that is not a DNS-1123 label",
+        "`{number: 80, protocol: http, name: Web_1}`",
+    ),
+    Rule(
+        "port-name-duplicate",
+        "error",
+        "the same port name twice in a service",
+        "two ports named `web`",
+    ),
+    Rule(
+        "multi-host-non-http",
+        "error",
+        "several hosts with a non-HTTP/TLS port and resolution other than NONE",
+        "`hosts: [a, b]` + `5432/tcp`",
+    ),
     Rule("address-invalid", "error", "an address that is not an IP or CIDR", "`addresses: [db]`"),
-    Rule("address-cidr-resolution", "error", "a CIDR address with resolution other than "
-         "NONE/STATIC", "`addresses: [10.0.0.0/8]` + `resolution: DNS`"),
-    Rule("endpoints-with-none", "error", "endpoints with resolution NONE",
-         "`resolution: NONE` + `endpoints: [1.2.3.4]`"),
-    Rule("static-needs-endpoints", "error", "resolution STATIC without endpoints",
-         "`resolution: STATIC`"),
-    Rule("endpoint-not-ip", "error", "a STATIC endpoint that is not an IP",
-         "`endpoints: [db.example.com]`"),
-    Rule("endpoint-invalid", "error", "a DNS endpoint that is neither an IP nor an FQDN",
-         "`endpoints: ['a..b']`"),
-    Rule("dns-rr-endpoints", "error", "more than one endpoint with DNS_ROUND_ROBIN",
-         "two endpoints + `resolution: DNS_ROUND_ROBIN`"),
-    Rule("endpoint-port-unknown", "error", "an endpoint port name the service does not define",
-         "`ports: {grpc: 9000}` on an http-only service"),
-    Rule("export-to-invalid", "error", "an exportTo entry that is not `.`, `*`, `~` or a "
-         "namespace", "`exportTo: [Team_A]`"),
-    Rule("export-to-alone", "error", "`*` or `~` together with other exportTo entries",
-         "`exportTo: ['*', team-a]`"),
+    Rule(
+        "address-cidr-resolution",
+        "error",
+        "a CIDR address with resolution other than NONE/STATIC",
+        "`addresses: [10.0.0.0/8]` + `resolution: DNS`",
+    ),
+    Rule(
+        "endpoints-with-none",
+        "error",
+        "endpoints with resolution NONE",
+        "`resolution: NONE` + `endpoints: [1.2.3.4]`",
+    ),
+    Rule(
+        "static-needs-endpoints",
+        "error",
+        "resolution STATIC without endpoints",
+        "`resolution: STATIC`",
+    ),
+    Rule(
+        "endpoint-not-ip",
+        "error",
+        "a STATIC endpoint that is not an IP",
+        "`endpoints: [db.example.com]`",
+    ),
+    Rule(
+        "endpoint-invalid",
+        "error",
+        "a DNS endpoint that is neither an IP nor an FQDN",
+        "`endpoints: ['a..b']`",
+    ),
+    Rule(
+        "dns-rr-endpoints",
+        "error",
+        "more than one endpoint with DNS_ROUND_ROBIN",
+        "two endpoints + `resolution: DNS_ROUND_ROBIN`",
+    ),
+    Rule(
+        "endpoint-port-unknown",
+        "error",
+        "an endpoint port name the service does not define",
+        "`ports: {grpc: 9000}` on an http-only service",
+    ),
+    Rule(
+        "export-to-invalid",
+        "error",
+        "an exportTo entry that is not `.`, `*`, `~` or a namespace",
+        "`exportTo: [Team_A]`",
+    ),
+    Rule(
+        "export-to-alone",
+        "error",
+        "`*` or `~` together with other exportTo entries",
+        "`exportTo: ['*', team-a]`",
+    ),
     Rule("export-to-duplicate", "error", "the same exportTo entry twice", "`[team-a, team-a]`"),
-    Rule("originate-on-tls", "error", "TLS origination on a port that is already TLS",
-         "`{number: 443, protocol: https, originate: SIMPLE}`"),
-    Rule("originate-host", "error", "TLS origination on a service without exactly one "
-         "concrete host", "`hosts: [a, b]` + `originate`"),
-    Rule("originate-mutual", "error", "MUTUAL origination without credentialName and "
-         "workloadSelector", "`originate: MUTUAL`"),
-    Rule("sni-outside-hosts", "error", "a TLS route SNI host outside the route's hosts",
-         "(a hand-edited plan)"),
+    Rule(
+        "originate-on-tls",
+        "error",
+        "TLS origination on a port that is already TLS",
+        "`{number: 443, protocol: https, originate: SIMPLE}`",
+    ),
+    Rule(
+        "originate-host",
+        "error",
+        "TLS origination on a service without exactly one concrete host",
+        "`hosts: [a, b]` + `originate`",
+    ),
+    Rule(
+        "originate-mutual",
+        "error",
+        "MUTUAL origination without credentialName and workloadSelector",
+        "`originate: MUTUAL`",
+    ),
+    Rule(
+        "sni-outside-hosts",
+        "error",
+        "a TLS route SNI host outside the route's hosts",
+        "(a hand-edited plan)",
+    ),
     Rule("port-443-plaintext", "warning", "port 443 declared HTTP-family", "`443/http`"),
     Rule("port-80-tls", "warning", "port 80 declared HTTPS/TLS", "`80/https`"),
     # Across entries
     Rule("host-duplicate", "error", "the same host in two services", "`a.com` in `a` and `b`"),
-    Rule("protocol-conflict", "error", "the same host (or a covering wildcard) and port with "
-         "different protocols", "`*.a.com 443/tls` and `x.a.com 443/http`"),
-    Rule("tcp-port-shared", "error", "opaque (TCP-like) ports of hostname services sharing a "
-         "number, without addresses", "`db1 5432/tcp` and `db2 5432/tcp`"),
-    Rule("wildcard-covers", "warning", "a wildcard that covers another service's host",
-         "`*.a.com` and `x.a.com`"),
+    Rule(
+        "protocol-conflict",
+        "error",
+        "the same host (or a covering wildcard) and port with different protocols",
+        "`*.a.com 443/tls` and `x.a.com 443/http`",
+    ),
+    Rule(
+        "tcp-port-shared",
+        "error",
+        "opaque (TCP-like) ports of hostname services sharing a number, without addresses",
+        "`db1 5432/tcp` and `db2 5432/tcp`",
+    ),
+    Rule(
+        "wildcard-covers",
+        "warning",
+        "a wildcard that covers another service's host",
+        "`*.a.com` and `x.a.com`",
+    ),
     # Policy and capture
-    Rule("registry-only-empty", "warning", "REGISTRY_ONLY with no services",
-         "`policy: REGISTRY_ONLY` alone"),
-    Rule("capture-none", "warning", "`include: []`: sidecars capture no outbound traffic",
-         "`capture: {include: []}`"),
+    Rule(
+        "registry-only-empty",
+        "warning",
+        "REGISTRY_ONLY with no services",
+        "`policy: REGISTRY_ONLY` alone",
+    ),
+    Rule(
+        "capture-none",
+        "warning",
+        "`include: []`: sidecars capture no outbound traffic",
+        "`capture: {include: []}`",
+    ),
     Rule("exclude-everything", "error", "excluding 0.0.0.0/0 or ::/0", "`exclude: [0.0.0.0/0]`"),
-    Rule("capture-overlap", "warning", "include and exclude ranges that overlap",
-         "`include: [10.0.0.0/8]`, `exclude: [10.1.0.0/16]`"),
-    Rule("capture-misses-cluster", "error", "an include list that leaves out a declared "
-         "cluster range", "`include: [10.96.0.0/12]` with podCIDRs 10.244.0.0/16"),
-    Rule("capture-cuts-cluster", "error", "an exclude range inside a declared cluster range",
-         "`exclude: [10.244.1.0/24]` with podCIDRs 10.244.0.0/16"),
+    Rule(
+        "capture-overlap",
+        "warning",
+        "include and exclude ranges that overlap",
+        "`include: [10.0.0.0/8]`, `exclude: [10.1.0.0/16]`",
+    ),
+    Rule(
+        "capture-misses-cluster",
+        "error",
+        "an include list that leaves out a declared cluster range",
+        "`include: [10.96.0.0/12]` with podCIDRs 10.244.0.0/16",
+    ),
+    Rule(
+        "capture-cuts-cluster",
+        "error",
+        "an exclude range inside a declared cluster range",
+        "`exclude: [10.244.1.0/24]` with podCIDRs 10.244.0.0/16",
+    ),
 )
 RULE_CODES = frozenset(r.code for r in RULES)
 
@@ -208,7 +340,10 @@ def host_problem(host: str) -> str | None:
         if not is_dns1123_label(label):
             return f"label {label!r} is not a DNS label (a-z, 0-9 and '-', at most 63)"
     if len(labels) > 1 and labels[-1].isdigit():
-        return "the last label cannot be all digits (an IP is not a host name)"
+        return (
+            "the last label cannot be all digits (an IP is not a host name: give the "
+            "service a name as host and the IP under `addresses`)"
+        )
     return None
 
 
@@ -236,9 +371,14 @@ def validate_inventory(inv: Inventory) -> list[Problem]:
     out.extend(_cross_rules(inv))
     out.extend(_capture_rules(inv.capture))
     if inv.policy is Policy.REGISTRY_ONLY and not inv.services:
-        out.append(warning("registry-only-empty", ("policy",),
-                           "REGISTRY_ONLY with no services blocks all egress from the mesh",
-                           "add the external services pods need, or use ALLOW_ANY"))
+        out.append(
+            warning(
+                "registry-only-empty",
+                ("policy",),
+                "REGISTRY_ONLY with no services blocks all egress from the mesh",
+                "add the external services pods need, or use ALLOW_ANY",
+            )
+        )
     return out
 
 
@@ -246,9 +386,14 @@ def _service_rules(svc: Service) -> Iterator[Problem]:
     base: KeyPath = ("services", svc.name)
     if not is_dns1123_label(svc.name):
         suggestion = re.sub(r"[^a-z0-9-]+", "-", svc.name.lower()).strip("-")[:63]
-        yield error("name-invalid", base, f"service name {svc.name!r} is not a DNS-1123 label",
-                    f"use lowercase letters, digits and '-', at most 63, e.g. "
-                    f"{suggestion or 'api-example'}", anchor=Anchor.KEY)
+        yield error(
+            "name-invalid",
+            base,
+            f"service name {svc.name!r} is not a DNS-1123 label",
+            f"use lowercase letters, digits and '-', at most 63, e.g. "
+            f"{suggestion or 'api-example'}",
+            anchor=Anchor.KEY,
+        )
     yield from _host_rules(svc, base)
     yield from _port_rules(svc, base)
     yield from _address_rules(svc, base)
@@ -262,28 +407,40 @@ def _host_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
         path = _hpath(base, svc, i)
         problem = host_problem(host)
         if host == "*":
-            yield error("host-star", path, "`*` is not a valid ServiceEntry host",
-                        "list the hosts, or use `policy: ALLOW_ANY` to let everything out")
+            yield error(
+                "host-star",
+                path,
+                "`*` is not a valid ServiceEntry host",
+                "list the hosts, or use `policy: ALLOW_ANY` to let everything out",
+            )
         elif problem:
             yield error("host-invalid", path, f"{host!r}: {problem}")
         elif "*" in host:
             if svc.resolution in (Resolution.DNS, Resolution.DNS_ROUND_ROBIN) and (
                 not svc.endpoints
             ):
-                yield error("wildcard-with-dns", path,
-                            f"wildcard host {host!r} cannot use resolution "
-                            f"{svc.resolution.value}",
-                            "use `resolution: NONE` (the default for wildcard hosts)")
+                yield error(
+                    "wildcard-with-dns",
+                    path,
+                    f"wildcard host {host!r} cannot use resolution {svc.resolution.value}",
+                    "use `resolution: NONE` (the default for wildcard hosts)",
+                )
             if not host.startswith("*.") and host != "*":
-                yield warning("host-partial-wildcard", path,
-                              f"{host!r} is a partial wildcard: it also matches hosts that "
-                              "merely end the same way",
-                              f"write *.{host.lstrip('*').lstrip('.-')} if that is meant")
+                yield warning(
+                    "host-partial-wildcard",
+                    path,
+                    f"{host!r} is a partial wildcard: it also matches hosts that "
+                    "merely end the same way",
+                    f"write *.{host.lstrip('*').lstrip('.-')} if that is meant",
+                )
             suffix = public_suffix_wildcard(host)
             if suffix is not None:
-                yield warning("wildcard-public-suffix", path,
-                              f"{host!r} covers every site under the public suffix "
-                              f"{suffix!r}", "name the organisation's domain, e.g. *.example.com")
+                yield warning(
+                    "wildcard-public-suffix",
+                    path,
+                    f"{host!r} covers every site under the public suffix {suffix!r}",
+                    "name the organisation's domain, e.g. *.example.com",
+                )
         if host in seen:
             yield error("host-repeated", path, f"host {host!r} is listed twice")
         seen.add(host)
@@ -299,33 +456,47 @@ def _port_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
     for i, port in enumerate(svc.ports):
         path = (*base, "ports", i)
         if port.number in numbers:
-            yield error("port-duplicate", path, f"port {port.number} already defined",
-                        "list each port number once")
+            yield error(
+                "port-duplicate",
+                path,
+                f"port {port.number} already defined",
+                "list each port number once",
+            )
         numbers.add(port.number)
         if not is_dns1123_label(port.name):
-            yield error("port-name-invalid", path,
-                        f"port name {port.name!r} is not a DNS-1123 label")
+            yield error(
+                "port-name-invalid", path, f"port name {port.name!r} is not a DNS-1123 label"
+            )
         elif port.name in names:
             yield error("port-name-duplicate", path, f"port name {port.name!r} already defined")
         names.add(port.name)
         if port.number == 443 and port.protocol in HTTP_FAMILY:
-            yield warning("port-443-plaintext", path,
-                          f"port 443 declared {port.protocol}: TLS traffic will fail (404/502)",
-                          "write 443/https, or use TLS origination if the app speaks plain "
-                          "HTTP")
+            yield warning(
+                "port-443-plaintext",
+                path,
+                f"port 443 declared {port.protocol}: TLS traffic will fail (404/502)",
+                "write 443/https, or use TLS origination if the app speaks plain HTTP",
+            )
         if port.number == 80 and port.protocol in TLS_FAMILY:
-            yield warning("port-80-tls", path,
-                          f"port 80 declared {port.protocol}: plain HTTP will be reset",
-                          "write 80/http")
+            yield warning(
+                "port-80-tls",
+                path,
+                f"port 80 declared {port.protocol}: plain HTTP will be reset",
+                "write 80/http",
+            )
         if port.originate is not None:
             yield from _origination_rules(svc, port, path)
     if len(svc.hosts) > 1 and svc.resolution is not Resolution.NONE:
         for i, port in enumerate(svc.ports):
             if port.protocol not in HTTP_FAMILY | TLS_FAMILY:
-                yield error("multi-host-non-http", (*base, "ports", i),
-                            f"{port.protocol} port {port.number} with several hosts and "
-                            f"resolution {svc.resolution.value}: Istio cannot tell the hosts "
-                            "apart", "split the service into one service per host")
+                yield error(
+                    "multi-host-non-http",
+                    (*base, "ports", i),
+                    f"{port.protocol} port {port.number} with several hosts and "
+                    f"resolution {svc.resolution.value}: Istio cannot tell the hosts "
+                    "apart",
+                    "split the service into one service per host",
+                )
 
 
 def _origination_rules(svc: Service, port: Port, path: KeyPath) -> Iterator[Problem]:
@@ -334,18 +505,26 @@ def _origination_rules(svc: Service, port: Port, path: KeyPath) -> Iterator[Prob
         return
     opath = (*path, "originate")
     if port.protocol in TLS_FAMILY:
-        yield error("originate-on-tls", opath,
-                    f"port {port.number} is already {port.protocol}: the app speaks TLS itself",
-                    "originate TLS on the plain HTTP port the app uses, e.g. 80/http")
+        yield error(
+            "originate-on-tls",
+            opath,
+            f"port {port.number} is already {port.protocol}: the app speaks TLS itself",
+            "originate TLS on the plain HTTP port the app uses, e.g. 80/http",
+        )
     if len(svc.hosts) != 1 or "*" in svc.hosts[0]:
-        yield error("originate-host", opath,
-                    "TLS origination needs exactly one concrete host (the DestinationRule "
-                    "is per host)", "split the service, one host each")
+        yield error(
+            "originate-host",
+            opath,
+            "TLS origination needs exactly one concrete host (the DestinationRule is per host)",
+            "split the service, one host each",
+        )
     if o.mode is TlsMode.MUTUAL and (not o.credential_name or not o.workload_selector):
-        yield error("originate-mutual", opath,
-                    "MUTUAL origination needs `credentialName` and `workloadSelector`",
-                    "the sidecar reads the client certificate from that secret, for the "
-                    "workloads selected")
+        yield error(
+            "originate-mutual",
+            opath,
+            "MUTUAL origination needs `credentialName` and `workloadSelector`",
+            "the sidecar reads the client certificate from that secret, for the workloads selected",
+        )
 
 
 def _address_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
@@ -358,58 +537,82 @@ def _address_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
             continue
         is_range = "/" in addr and net.num_addresses > 1
         if is_range and svc.resolution not in (Resolution.NONE, Resolution.STATIC):
-            yield error("address-cidr-resolution", path,
-                        f"CIDR {addr!r} needs resolution NONE or STATIC, not "
-                        f"{svc.resolution.value}", "set `resolution: NONE`")
+            yield error(
+                "address-cidr-resolution",
+                path,
+                f"CIDR {addr!r} needs resolution NONE or STATIC, not {svc.resolution.value}",
+                "set `resolution: NONE`",
+            )
 
 
 def _endpoint_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
     eps = svc.endpoints
     if svc.resolution is Resolution.NONE and eps:
-        yield error("endpoints-with-none", (*base, "endpoints"),
-                    "resolution NONE cannot have endpoints",
-                    "use `resolution: STATIC` for IP endpoints, DNS for host names")
+        yield error(
+            "endpoints-with-none",
+            (*base, "endpoints"),
+            "resolution NONE cannot have endpoints",
+            "use `resolution: STATIC` for IP endpoints, DNS for host names",
+        )
     if svc.resolution is Resolution.STATIC and not eps:
-        yield error("static-needs-endpoints", (*base, "resolution"),
-                    "resolution STATIC needs at least one endpoint",
-                    "add `endpoints: [192.0.2.10]`, or use DNS resolution")
+        yield error(
+            "static-needs-endpoints",
+            (*base, "resolution"),
+            "resolution STATIC needs at least one endpoint",
+            "add `endpoints: [192.0.2.10]`, or use DNS resolution",
+        )
     if svc.resolution is Resolution.DNS_ROUND_ROBIN and len(eps) > 1:
-        yield error("dns-rr-endpoints", (*base, "endpoints"),
-                    f"DNS_ROUND_ROBIN allows at most one endpoint, not {len(eps)}",
-                    "use resolution DNS for several endpoints")
+        yield error(
+            "dns-rr-endpoints",
+            (*base, "endpoints"),
+            f"DNS_ROUND_ROBIN allows at most one endpoint, not {len(eps)}",
+            "use resolution DNS for several endpoints",
+        )
     port_names = {p.name for p in svc.ports}
     for i, ep in enumerate(eps):
         path = (*base, "endpoints", i)
         if svc.resolution is Resolution.STATIC and not is_ip(ep.address):
-            yield error("endpoint-not-ip", path,
-                        f"STATIC endpoint {ep.address!r} must be an IP address",
-                        "use resolution DNS for host-name endpoints")
+            yield error(
+                "endpoint-not-ip",
+                path,
+                f"STATIC endpoint {ep.address!r} must be an IP address",
+                "use resolution DNS for host-name endpoints",
+            )
         elif svc.resolution in (Resolution.DNS, Resolution.DNS_ROUND_ROBIN) and not (
             is_ip(ep.address) or (host_problem(ep.address) is None and "*" not in ep.address)
         ):
-            yield error("endpoint-invalid", path,
-                        f"endpoint {ep.address!r} must be an IP address or an FQDN")
+            yield error(
+                "endpoint-invalid",
+                path,
+                f"endpoint {ep.address!r} must be an IP address or an FQDN",
+            )
         for name, _ in ep.ports:
             if name not in port_names:
-                yield error("endpoint-port-unknown", (*path, "ports", name),
-                            f"endpoint port {name!r} is not defined by the service",
-                            f"the service's ports are named {', '.join(sorted(port_names))}")
+                yield error(
+                    "endpoint-port-unknown",
+                    (*path, "ports", name),
+                    f"endpoint port {name!r} is not defined by the service",
+                    f"the service's ports are named {', '.join(sorted(port_names))}",
+                )
 
 
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def _export_rules(export_to: tuple[str, ...], path: KeyPath,
-                  allow_tilde: bool) -> Iterator[Problem]:
+def _export_rules(
+    export_to: tuple[str, ...], path: KeyPath, allow_tilde: bool
+) -> Iterator[Problem]:
     seen: set[str] = set()
     for i, entry in enumerate(export_to):
         special = {".", "*"} | ({"~"} if allow_tilde else set())
         if entry not in special and not (len(entry) <= 63 and _NAMESPACE.match(entry)):
-            yield error("export-to-invalid", (*path, i),
-                        f"{entry!r} is not `.`, `*`, `~` or a namespace name")
+            yield error(
+                "export-to-invalid",
+                (*path, i),
+                f"{entry!r} is not `.`, `*`, `~` or a namespace name",
+            )
         elif entry in ("*", "~") and len(export_to) > 1:
-            yield error("export-to-alone", (*path, i),
-                        f"{entry!r} must be the only exportTo entry")
+            yield error("export-to-alone", (*path, i), f"{entry!r} must be the only exportTo entry")
         if entry in seen:
             yield error("export-to-duplicate", (*path, i), f"{entry!r} is listed twice")
         seen.add(entry)
@@ -422,10 +625,13 @@ def _cross_rules(inv: Inventory) -> Iterator[Problem]:
         for i, host in enumerate(svc.hosts):
             first = owners.get(host)
             if first is not None and first.name != svc.name:
-                yield error("host-duplicate", _hpath(("services", svc.name), svc, i),
-                            f"host {host!r} is also registered by service {first.name!r}; "
-                            "Istio merges or shadows such entries unpredictably",
-                            "keep each host in one service and list all its ports there")
+                yield error(
+                    "host-duplicate",
+                    _hpath(("services", svc.name), svc, i),
+                    f"host {host!r} is also registered by service {first.name!r}; "
+                    "Istio merges or shadows such entries unpredictably",
+                    "keep each host in one service and list all its ports there",
+                )
             owners.setdefault(host, svc)
     wildcards = [(h, s) for s in inv.services for h in s.hosts if h.startswith("*")]
     for svc in inv.services:
@@ -433,18 +639,24 @@ def _cross_rules(inv: Inventory) -> Iterator[Problem]:
             hpath = _hpath(("services", svc.name), svc, i)
             for pattern, wsvc in wildcards:
                 if wsvc.name != svc.name and covers(pattern, host):
-                    yield warning("wildcard-covers", hpath,
-                                  f"host {host!r} is also matched by wildcard {pattern!r} of "
-                                  f"service {wsvc.name!r}; Istio uses the more specific entry",
-                                  "make sure both entries agree on ports and protocols")
+                    yield warning(
+                        "wildcard-covers",
+                        hpath,
+                        f"host {host!r} is also matched by wildcard {pattern!r} of "
+                        f"service {wsvc.name!r}; Istio uses the more specific entry",
+                        "make sure both entries agree on ports and protocols",
+                    )
             for j, port in enumerate(svc.ports):
                 key = (host, port.number)
                 other = by_host_port.get(key)
                 if other is not None and other[0].name != svc.name and other[1] != port.protocol:
-                    yield error("protocol-conflict", ("services", svc.name, "ports", j),
-                                f"{host}:{port.number} is {port.protocol} here but "
-                                f"{other[1]} in service {other[0].name!r}",
-                                "one host and port can carry only one protocol")
+                    yield error(
+                        "protocol-conflict",
+                        ("services", svc.name, "ports", j),
+                        f"{host}:{port.number} is {port.protocol} here but "
+                        f"{other[1]} in service {other[0].name!r}",
+                        "one host and port can carry only one protocol",
+                    )
                 by_host_port.setdefault(key, (svc, port.protocol))
     # A wildcard's ports against the hosts it covers.
     for pattern, wsvc in wildcards:
@@ -457,11 +669,14 @@ def _cross_rules(inv: Inventory) -> Iterator[Problem]:
                 for j, port in enumerate(svc.ports):
                     for wp in wsvc.ports:
                         if wp.number == port.number and wp.protocol != port.protocol:
-                            yield error("protocol-conflict", ("services", svc.name, "ports", j),
-                                        f"{host}:{port.number} is {port.protocol} here but "
-                                        f"{wp.protocol} under wildcard {pattern!r} of service "
-                                        f"{wsvc.name!r}",
-                                        "one host and port can carry only one protocol")
+                            yield error(
+                                "protocol-conflict",
+                                ("services", svc.name, "ports", j),
+                                f"{host}:{port.number} is {port.protocol} here but "
+                                f"{wp.protocol} under wildcard {pattern!r} of service "
+                                f"{wsvc.name!r}",
+                                "one host and port can carry only one protocol",
+                            )
     shared: dict[int, Service] = {}
     for svc in inv.services:
         if svc.addresses or svc.resolution not in (Resolution.DNS, Resolution.DNS_ROUND_ROBIN):
@@ -471,53 +686,74 @@ def _cross_rules(inv: Inventory) -> Iterator[Problem]:
                 continue
             first_svc = shared.get(port.number)
             if first_svc is not None and first_svc.name != svc.name:
-                yield error("tcp-port-shared", ("services", svc.name, "ports", j),
-                            f"{port.protocol} port {port.number} is also used by service "
-                            f"{first_svc.name!r}; without addresses Istio sends both to "
-                            "whichever entry comes first (istio/istio#24937)",
-                            "give each service `addresses:`, or use distinct port numbers")
+                yield error(
+                    "tcp-port-shared",
+                    ("services", svc.name, "ports", j),
+                    f"{port.protocol} port {port.number} is also used by service "
+                    f"{first_svc.name!r}; without addresses Istio sends both to "
+                    "whichever entry comes first (istio/istio#24937)",
+                    "give each service `addresses:`, or use distinct port numbers",
+                )
             shared.setdefault(port.number, svc)
 
 
 def _capture_rules(capture: Capture) -> Iterator[Problem]:
     if capture.include is not None and not capture.include:
-        yield warning("capture-none", ("capture", "include"),
-                      "an empty include list captures no outbound traffic: sidecars are "
-                      "bypassed and the egress policy does not apply",
-                      "list the ranges to capture, or remove `include` to capture all")
+        yield warning(
+            "capture-none",
+            ("capture", "include"),
+            "an empty include list captures no outbound traffic: sidecars are "
+            "bypassed and the egress policy does not apply",
+            "list the ranges to capture, or remove `include` to capture all",
+        )
     for i, net in enumerate(capture.exclude):
         if net.prefixlen == 0:
-            yield error("exclude-everything", ("capture", "exclude", i),
-                        f"excluding {net} takes every pod's outbound traffic out of the mesh",
-                        "exclude only the ranges that must bypass the sidecar")
+            yield error(
+                "exclude-everything",
+                ("capture", "exclude", i),
+                f"excluding {net} takes every pod's outbound traffic out of the mesh",
+                "exclude only the ranges that must bypass the sidecar",
+            )
     for i, inc in enumerate(capture.include or ()):
         for j, exc in enumerate(capture.exclude):
             if exc.prefixlen and inc.version == exc.version and inc.overlaps(exc):
-                yield warning("capture-overlap", ("capture", "exclude", j),
-                              f"{exc} overlaps included range {inc} (include[{i}]); the "
-                              "exclusion wins for the overlap",
-                              "remove one of them if that is not intended")
+                yield warning(
+                    "capture-overlap",
+                    ("capture", "exclude", j),
+                    f"{exc} overlaps included range {inc} (include[{i}]); the "
+                    "exclusion wins for the overlap",
+                    "remove one of them if that is not intended",
+                )
 
 
-def validate_capture_against_cluster(capture: Capture, cluster: ClusterRanges,
-                                     env_file: str) -> list[Problem]:
+def validate_capture_against_cluster(
+    capture: Capture, cluster: ClusterRanges, env_file: str
+) -> list[Problem]:
     """The cluster's own pod and service ranges must stay captured."""
     out: list[Problem] = []
     for key, nets in (("podCIDRs", cluster.pod_cidrs), ("serviceCIDRs", cluster.service_cidrs)):
         for i, net in enumerate(nets):
             if capture.include is not None and not _covered(net, capture.include):
-                out.append(error(
-                    "capture-misses-cluster", ("capture", "include"),
-                    f"cluster range {net} (cluster.{key}[{i}] in {env_file}) is not fully "
-                    "included: traffic to those pods or services bypasses the sidecar",
-                    f"add {net} to capture.include"))
+                out.append(
+                    error(
+                        "capture-misses-cluster",
+                        ("capture", "include"),
+                        f"cluster range {net} (cluster.{key}[{i}] in {env_file}) is not fully "
+                        "included: traffic to those pods or services bypasses the sidecar",
+                        f"add {net} to capture.include",
+                    )
+                )
             for j, exc in enumerate(capture.exclude):
                 if exc.version == net.version and exc.overlaps(net) and exc.prefixlen:
-                    out.append(error(
-                        "capture-cuts-cluster", ("capture", "exclude", j),
-                        f"{exc} cuts into cluster range {net} (cluster.{key}[{i}] in "
-                        f"{env_file}): that traffic bypasses the sidecar",
-                        "exclude only ranges outside the cluster"))
+                    out.append(
+                        error(
+                            "capture-cuts-cluster",
+                            ("capture", "exclude", j),
+                            f"{exc} cuts into cluster range {net} (cluster.{key}[{i}] in "
+                            f"{env_file}): that traffic bypasses the sidecar",
+                            "exclude only ranges outside the cluster",
+                        )
+                    )
     return out
 
 
@@ -537,16 +773,19 @@ def _covered(net: IPNetwork, ranges: tuple[IPNetwork, ...]) -> bool:
     return not remaining
 
 
-def check_sni(routes: dict[str, dict[str, object]]) -> list[Problem]:
+def check_sni(routes: dict[str, dict[str, Any]]) -> list[Problem]:
     """Istio: every SNI host of a TLS route must fall within the VirtualService hosts."""
     out = []
     for name, route in routes.items():
-        hosts = [str(h) for h in route.get("hosts", [])]  # type: ignore[attr-defined]
-        for i, r in enumerate(route.get("routes", [])):  # type: ignore[attr-defined]
+        hosts = [str(h) for h in route.get("hosts", [])]
+        for i, r in enumerate(route.get("routes", [])):
             for sni in r["sniHosts"]:
                 if not any(sni == h or covers(h, sni) for h in hosts):
-                    out.append(error("sni-outside-hosts", ("tlsRoutes", name, "routes", i),
-                                     f"SNI host {sni!r} is not within the route's hosts "
-                                     f"{hosts}"))
+                    out.append(
+                        error(
+                            "sni-outside-hosts",
+                            ("tlsRoutes", name, "routes", i),
+                            f"SNI host {sni!r} is not within the route's hosts {hosts}",
+                        )
+                    )
     return out
-

@@ -1,0 +1,234 @@
+"""JSON Schemas of the two file kinds, for editors (`egressctl schema`).
+
+Built from the same key lists the parser uses (a test keeps them equal).  The schema
+checks shape; the rules with context (Istio's and egressctl's own) stay in the
+compiler, which editors cannot run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from egressctl import parse
+from egressctl.model import API_VERSIONS, PROTOCOLS, Location, Policy, Resolution, TlsMode
+
+DRAFT = "http://json-schema.org/draft-07/schema#"
+_NAME = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+def _ci(word: str) -> str:
+    """A case-insensitive ECMA-262 pattern for ``word`` (editors run JavaScript regexes)."""
+    return "".join(
+        f"[{c.lower()}{c.upper()}]" if c.isalpha() else ("\\" + c if c in "-." else c) for c in word
+    )
+
+
+_PORT_TEXT = "^\\s*\\d+\\s*(/\\s*(" + "|".join(_ci(k) for k in sorted(PROTOCOLS)) + ")\\s*)?$"
+
+
+def _enum_ci(values: list[str], description: str) -> dict[str, Any]:
+    """Any case is accepted; editors complete the canonical spelling."""
+    return {
+        "type": "string",
+        "description": description,
+        "anyOf": [{"enum": values}, {"pattern": "^(" + "|".join(map(_ci, values)) + ")$"}],
+    }
+
+
+def _strict(properties: dict[str, Any], keys: tuple[str, ...], **extra: Any) -> dict[str, Any]:
+    assert set(properties) == set(keys), (sorted(properties), keys)  # noqa: S101
+    return {"type": "object", "additionalProperties": False, "properties": properties, **extra}
+
+
+def _strings(description: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "string"}, "description": description}
+
+
+def _string_map(description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": {"type": ["string", "number"]},
+        "description": description,
+    }
+
+
+def _port_number(description: str = "A port number.") -> dict[str, Any]:
+    return {"type": "integer", "minimum": 1, "maximum": 65535, "description": description}
+
+
+def inventory_schema() -> dict[str, Any]:
+    protocols = sorted(set(PROTOCOLS.values()))
+    originate = _strict(
+        {
+            "mode": _enum_ci([m.value for m in TlsMode], "SIMPLE (server TLS) or MUTUAL."),
+            "sni": {"type": "string", "description": "SNI to send (default: the host)."},
+            "credentialName": {
+                "type": "string",
+                "description": "Secret with the client certificate (MUTUAL).",
+            },
+            "workloadSelector": _string_map("Labels of the workloads (MUTUAL)."),
+        },
+        parse.ORIGINATE_KEYS,
+        required=["mode"],
+    )
+    port_map = _strict(
+        {
+            "number": _port_number(),
+            "protocol": _enum_ci(protocols, "Istio protocol, any case."),
+            "name": {
+                "type": "string",
+                "pattern": _NAME,
+                "maxLength": 63,
+                "description": "Port name (default: the protocol, lowercased).",
+            },
+            "targetPort": _port_number("Port on the endpoints (default: number)."),
+            "originate": {
+                "description": "TLS origination: the sidecar opens TLS (the app speaks HTTP).",
+                "anyOf": [_enum_ci([m.value for m in TlsMode], "The TLS mode."), originate],
+            },
+        },
+        parse.PORT_KEYS,
+        required=["number"],
+    )
+    endpoint = {
+        "anyOf": [
+            {"type": "string", "description": "An IP address or FQDN."},
+            _strict(
+                {
+                    "address": {"type": "string"},
+                    "ports": {"type": "object", "additionalProperties": _port_number()},
+                    "labels": _string_map("Endpoint labels."),
+                    "network": {"type": "string"},
+                    "locality": {"type": "string"},
+                    "weight": {"type": "integer", "minimum": 0},
+                },
+                parse.ENDPOINT_KEYS,
+                required=["address"],
+            ),
+        ]
+    }
+    service = _strict(
+        {
+            "host": {"type": "string", "description": "The external host (or `*.domain`)."},
+            "hosts": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string"},
+                "description": "Several hosts.",
+            },
+            "ports": {
+                "type": "array",
+                "minItems": 1,
+                "description": "PORT/PROTOCOL strings (443/https), bare 80 or 443, or mappings.",
+                "items": {
+                    "anyOf": [
+                        {"type": "integer", "enum": [80, 443]},
+                        {"type": "string", "pattern": _PORT_TEXT},
+                        port_map,
+                    ]
+                },
+            },
+            "resolution": _enum_ci(
+                [r.value for r in Resolution], "Default DNS; NONE for a wildcard host."
+            ),
+            "location": _enum_ci([x.value for x in Location], "Default MESH_EXTERNAL."),
+            "addresses": _strings("IPs or CIDRs of the service."),
+            "endpoints": {
+                "type": "array",
+                "items": endpoint,
+                "description": "Endpoints (STATIC: IPs; DNS: IPs or FQDNs).",
+            },
+            "exportTo": _strings("Namespaces that see it: `.`, `*`, `~` or names."),
+            "owner": {"type": "string", "description": "Who owns this entry (audit)."},
+            "reason": {"type": "string", "description": "Why pods need it (audit)."},
+            "ticket": {"type": "string", "description": "Change ticket (audit)."},
+        },
+        parse.SERVICE_KEYS,
+        oneOf=[{"required": ["host"]}, {"required": ["hosts"]}],
+    )
+    service["required"] = ["ports"]
+    return {
+        "$schema": DRAFT,
+        "$id": "https://egressctl.dev/schemas/inventory.schema.json",
+        "title": "egressctl inventory",
+        "description": "The egress policy of an Istio mesh: which external hosts pods may reach.",
+        **_strict(
+            {
+                "policy": _enum_ci([p.value for p in Policy], "Default ALLOW_ANY."),
+                "capture": _strict(
+                    {
+                        "include": _strings("CIDRs the sidecar captures (default: all)."),
+                        "exclude": _strings("CIDRs that bypass the sidecar."),
+                    },
+                    parse.CAPTURE_KEYS,
+                ),
+                "services": {
+                    "type": "object",
+                    "description": "External services, keyed by object name.",
+                    "propertyNames": {"pattern": _NAME, "maxLength": 63},
+                    "additionalProperties": {"anyOf": [{"type": "null"}, service]},
+                },
+            },
+            parse.INVENTORY_KEYS,
+        ),
+    }
+
+
+def env_schema() -> dict[str, Any]:
+    inventory = inventory_schema()
+    overrides = {k: v for k, v in inventory.items() if not k.startswith("$") and k != "title"}
+    overrides["description"] = "Overrides of the inventory for this environment."
+    return {
+        "$schema": DRAFT,
+        "$id": "https://egressctl.dev/schemas/env.schema.json",
+        "title": "egressctl environment",
+        "description": "Where and how one environment is deployed.",
+        **_strict(
+            {
+                "inventory": {
+                    "anyOf": [
+                        {"type": "string"},
+                        {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    ],
+                    "description": "Inventory files, relative to this file; later ones win.",
+                },
+                "context": {"type": "string", "description": "The kube context (a guard)."},
+                "namespace": {"type": "string", "description": "Default istio-system."},
+                "networkingApiVersion": {
+                    "type": "string",
+                    "enum": [*API_VERSIONS, *(f"networking.istio.io/{v}" for v in API_VERSIONS)],
+                    "description": "v1 (Istio 1.22+), v1beta1 (1.5+), v1alpha3 (1.1-era).",
+                },
+                "istio": _strict(
+                    {
+                        "chart": {
+                            "type": "string",
+                            "description": "Istio chart folder or .tgz, relative.",
+                        },
+                        "release": {"type": "string", "description": "Default istiod."},
+                        "values": _strings("Your Istio values files, relative to this file."),
+                    },
+                    parse.ISTIO_KEYS,
+                    required=["chart"],
+                ),
+                "egress": overrides,
+                "cluster": _strict(
+                    {
+                        "podCIDRs": _strings("The cluster's pod ranges (must stay captured)."),
+                        "serviceCIDRs": _strings("The cluster's service ranges."),
+                    },
+                    parse.CLUSTER_KEYS,
+                ),
+            },
+            parse.ENV_KEYS,
+            required=["inventory", "context"],
+        ),
+    }
+
+
+SCHEMAS = {"inventory": inventory_schema, "env": env_schema}
+
+
+def dump(kind: str) -> str:
+    return json.dumps(SCHEMAS[kind](), indent=2) + "\n"
