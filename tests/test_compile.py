@@ -245,8 +245,11 @@ HOSTS = [
     ("*foo.example.com", None),
     ("a..b", "host has an empty label (two dots, or a leading or trailing dot)"),
     ("-a.com", "label '-a' is not a DNS label (a-z, 0-9 and '-', at most 63)"),
-    ("a.123", "the last label cannot be all digits (an IP is not a host name: give the "
-              "service a name as host and the IP under `addresses`)"),
+    (
+        "a.123",
+        "the last label cannot be all digits (an IP is not a host name: give the "
+        "service a name as host and the IP under `addresses`)",
+    ),
     ("x" * 64 + ".com", f"label '{'x' * 64}' is not a DNS label (a-z, 0-9 and '-', at most 63)"),
     ("localhost", None),
 ]
