@@ -47,7 +47,7 @@ Call with (dict "root" $ "name" $name "entry" $entry).
 */}}
 {{- define "egress.metadata" -}}
 name: {{ include "egress.objectName" .name }}
-namespace: {{ .root.Release.Namespace }}
+namespace: {{ .entry.namespace | default .root.Release.Namespace }}
 labels:
   {{- include "egress.labels" .root | nindent 2 }}
   {{- with .entry.metadata }}{{ with .labels }}

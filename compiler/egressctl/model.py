@@ -72,6 +72,7 @@ class Origination:
     sni: str | None = None
     credential_name: str | None = None
     workload_selector: tuple[tuple[str, str], ...] = ()
+    namespace: str | None = None  # where the rule lives: a selector works in its namespace
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ SERVICE_KEYS = (
     "ticket",
 )
 PORT_KEYS = ("name", "number", "originate", "protocol", "targetPort")
-ORIGINATE_KEYS = ("credentialName", "mode", "sni", "workloadSelector")
+ORIGINATE_KEYS = ("credentialName", "mode", "namespace", "sni", "workloadSelector")
 ENDPOINT_KEYS = ("address", "labels", "locality", "network", "ports", "weight")
 ENV_KEYS = (
     "cluster",
@@ -482,6 +482,7 @@ def _originate(p: dict[str, Any], path: KeyPath, r: Reader) -> Origination | Non
         sni=r.string(o, "sni", opath),
         credential_name=r.string(o, "credentialName", opath),
         workload_selector=tuple(sorted(selector.items())),
+        namespace=r.string(o, "namespace", opath),
     )
 
 

@@ -131,6 +131,7 @@ def destination_rule(svc: Service) -> dict[str, Any] | None:
     """TLS origination: the sidecar opens TLS for plain-HTTP ports marked ``originate``."""
     settings = []
     selector: dict[str, str] = {}
+    namespace = None
     for p in svc.ports:
         o = p.originate
         if o is None:
@@ -140,9 +141,12 @@ def destination_rule(svc: Service) -> dict[str, Any] | None:
             tls["credentialName"] = o.credential_name
         settings.append({"port": p.number, "tls": tls})
         selector.update(dict(o.workload_selector))
+        namespace = namespace or o.namespace
     if not settings:
         return None
     out: dict[str, Any] = {"host": svc.hosts[0], "portLevelSettings": settings}
+    if namespace:
+        out["namespace"] = namespace
     if selector:
         out["workloadSelector"] = selector
         out["exportTo"] = ["."]  # Istio: a rule with a workloadSelector stays in its namespace

@@ -67,6 +67,10 @@ def inventory_schema() -> dict[str, Any]:
                 "type": "string",
                 "description": "Secret with the client certificate (MUTUAL).",
             },
+            "namespace": {
+                "type": "string",
+                "description": "The workloads' namespace, where the rule goes (MUTUAL).",
+            },
             "workloadSelector": _string_map("Labels of the workloads (MUTUAL)."),
         },
         parse.ORIGINATE_KEYS,

@@ -237,7 +237,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "originate-mutual",
         "error",
-        "MUTUAL origination without credentialName and workloadSelector",
+        "MUTUAL origination without credentialName, workloadSelector and namespace",
         "`originate: MUTUAL`",
     ),
     Rule(
@@ -518,12 +518,23 @@ def _origination_rules(svc: Service, port: Port, path: KeyPath) -> Iterator[Prob
             "TLS origination needs exactly one concrete host (the DestinationRule is per host)",
             "split the service, one host each",
         )
-    if o.mode is TlsMode.MUTUAL and (not o.credential_name or not o.workload_selector):
+    needs = (
+        ("credentialName", o.credential_name),
+        ("workloadSelector", o.workload_selector),
+        ("namespace", o.namespace),
+    )
+    missing = [f"`{key}`" for key, value in needs if not value]
+    if o.mode is TlsMode.MUTUAL and missing:
         yield error(
             "originate-mutual",
             opath,
-            "MUTUAL origination needs `credentialName` and `workloadSelector`",
-            "the sidecar reads the client certificate from that secret, for the workloads selected",
+            f"MUTUAL origination needs {', '.join(missing)}",
+            "the sidecars that workloadSelector picks in `namespace` read the client "
+            "certificate from the secret credentialName in that namespace",
+        )
+    if o.namespace is not None and not is_dns1123_label(o.namespace):
+        yield error(
+            "originate-mutual", (*opath, "namespace"), f"{o.namespace!r} is not a namespace name"
         )
 
 
