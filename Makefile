@@ -12,7 +12,7 @@ ORIG_PATH := $(PATH)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export EGRESSCTL_TEST_HELMS := $(CURDIR)/.tools/helm-$(HELM3)/helm:$(CURDIR)/.tools/helm-$(HELM4)/helm
 
-.PHONY: setup tools test test-cluster check lint type chart-lint golden render diff deploy clean help
+.PHONY: setup tools test test-cluster check lint type chart-lint golden docs render diff deploy clean help
 
 help:
 	@echo "make setup render ENV=dev   install everything, render the shipped example"
@@ -64,6 +64,10 @@ check: lint chart-lint test
 ## golden: regenerate tests/golden/*/{values,manifests}.yaml; review the diff like code
 golden: setup
 	$(BIN)/python tests/make_golden.py
+
+## docs: the README rule table and schemas/*.json, from the code (a test keeps them current)
+docs: setup
+	$(BIN)/python tests/make_docs.py
 
 render: setup
 	$(BIN)/egressctl render --env $(ENV) $(ARGS)

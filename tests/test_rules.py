@@ -425,6 +425,8 @@ NOT_FROM_TEXT = {
     "file-unreadable",
     "yaml-alias-bomb",
     "sni-outside-hosts",
+    "crd-schema",
+    "crd-rule",
 }
 
 

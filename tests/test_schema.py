@@ -84,3 +84,10 @@ def test_schema_keys_match_the_parser() -> None:
     assert _props(env) == set(parse.ENV_KEYS)
     assert _props(env, "properties", "istio") == set(parse.ISTIO_KEYS)
     assert _props(env, "properties", "cluster") == set(parse.CLUSTER_KEYS)
+
+
+def test_readme_rule_table_is_current() -> None:
+    from tests.make_docs import readme_with_rules
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert readme_with_rules(text) == text, "run `make docs` to refresh the README rule table"

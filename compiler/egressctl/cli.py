@@ -304,6 +304,8 @@ def _crd_problems(crd_set: Any, manifests: str, layer: str | None, owned: bool) 
         message = f"rendered {p.kind} {p.name!r}: {where}{p.message}"
         code = "crd-rule" if p.rule else "crd-schema"
         hint = f"CEL rule: {p.rule}" if p.rule else ""
+        if "is not served" in p.message:
+            hint = "set `networkingApiVersion` in the environment to a version the CRDs serve"
         path = ("services", p.name) if owned else ()
         out.append(error(code, path, message, hint, layer=None if owned else layer))
     return out

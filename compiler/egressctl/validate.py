@@ -300,6 +300,19 @@ RULES: tuple[Rule, ...] = (
         "an exclude range inside a declared cluster range",
         "`exclude: [10.244.1.0/24]` with podCIDRs 10.244.0.0/16",
     ),
+    # Rendered objects (`check --crds`)
+    Rule(
+        "crd-schema",
+        "error",
+        "a rendered object the CRD schema rejects (or a version it does not serve)",
+        "`networkingApiVersion: v1` against Istio 1.20 CRDs",
+    ),
+    Rule(
+        "crd-rule",
+        "error",
+        "a rendered object that fails a CRD's CEL rule",
+        "a rule of your Istio release that egressctl does not know yet",
+    ),
 )
 RULE_CODES = frozenset(r.code for r in RULES)
 
@@ -629,83 +642,97 @@ def _export_rules(
         seen.add(entry)
 
 
+class _Wildcards:
+    """Wildcard hosts indexed by suffix, so finding the wildcards that cover a host costs
+    one dictionary look-up per label instead of a scan of every wildcard."""
+
+    def __init__(self, services: tuple[Service, ...]) -> None:
+        self.by_suffix: dict[str, list[tuple[str, Service]]] = {}
+        self.partial: list[tuple[str, Service]] = []  # `*foo.com`: rare, scanned
+        for svc in services:
+            for host in svc.hosts:
+                if host.startswith("*."):
+                    self.by_suffix.setdefault(host[2:], []).append((host, svc))
+                elif host.startswith("*"):
+                    self.partial.append((host, svc))
+
+    def covering(self, host: str) -> Iterator[tuple[str, Service]]:
+        rest = host
+        while "." in rest:
+            rest = rest.split(".", 1)[1]
+            for pattern, svc in self.by_suffix.get(rest, ()):
+                if pattern != host:
+                    yield pattern, svc
+        for pattern, svc in self.partial:
+            if covers(pattern, host):
+                yield pattern, svc
+
+
 def _cross_rules(inv: Inventory) -> Iterator[Problem]:
     owners: dict[str, Service] = {}
     by_host_port: dict[tuple[str, int], tuple[Service, str]] = {}
+    wildcards = _Wildcards(inv.services)
+    shared: dict[int, Service] = {}
     for svc in inv.services:
+        base: KeyPath = ("services", svc.name)
         for i, host in enumerate(svc.hosts):
-            first = owners.get(host)
-            if first is not None and first.name != svc.name:
+            hpath = _hpath(base, svc, i)
+            first = owners.setdefault(host, svc)
+            if first.name != svc.name:
                 yield error(
                     "host-duplicate",
-                    _hpath(("services", svc.name), svc, i),
+                    hpath,
                     f"host {host!r} is also registered by service {first.name!r}; "
                     "Istio merges or shadows such entries unpredictably",
                     "keep each host in one service and list all its ports there",
                 )
-            owners.setdefault(host, svc)
-    wildcards = [(h, s) for s in inv.services for h in s.hosts if h.startswith("*")]
-    for svc in inv.services:
-        for i, host in enumerate(svc.hosts):
-            hpath = _hpath(("services", svc.name), svc, i)
-            for pattern, wsvc in wildcards:
-                if wsvc.name != svc.name and covers(pattern, host):
-                    yield warning(
-                        "wildcard-covers",
-                        hpath,
-                        f"host {host!r} is also matched by wildcard {pattern!r} of "
-                        f"service {wsvc.name!r}; Istio uses the more specific entry",
-                        "make sure both entries agree on ports and protocols",
-                    )
             for j, port in enumerate(svc.ports):
-                key = (host, port.number)
-                other = by_host_port.get(key)
-                if other is not None and other[0].name != svc.name and other[1] != port.protocol:
+                other = by_host_port.setdefault((host, port.number), (svc, port.protocol))
+                if other[0].name != svc.name and other[1] != port.protocol:
                     yield error(
                         "protocol-conflict",
-                        ("services", svc.name, "ports", j),
+                        (*base, "ports", j),
                         f"{host}:{port.number} is {port.protocol} here but "
                         f"{other[1]} in service {other[0].name!r}",
                         "one host and port can carry only one protocol",
                     )
-                by_host_port.setdefault(key, (svc, port.protocol))
-    # A wildcard's ports against the hosts it covers.
-    for pattern, wsvc in wildcards:
-        for svc in inv.services:
-            if svc.name == wsvc.name:
-                continue
-            for host in svc.hosts:
-                if not covers(pattern, host):
+            for pattern, wsvc in wildcards.covering(host):
+                if wsvc.name == svc.name:
                     continue
+                yield warning(
+                    "wildcard-covers",
+                    hpath,
+                    f"host {host!r} is also matched by wildcard {pattern!r} of "
+                    f"service {wsvc.name!r}; Istio uses the more specific entry",
+                    "make sure both entries agree on ports and protocols",
+                )
+                wild_ports = {wp.number: wp.protocol for wp in wsvc.ports}
                 for j, port in enumerate(svc.ports):
-                    for wp in wsvc.ports:
-                        if wp.number == port.number and wp.protocol != port.protocol:
-                            yield error(
-                                "protocol-conflict",
-                                ("services", svc.name, "ports", j),
-                                f"{host}:{port.number} is {port.protocol} here but "
-                                f"{wp.protocol} under wildcard {pattern!r} of service "
-                                f"{wsvc.name!r}",
-                                "one host and port can carry only one protocol",
-                            )
-    shared: dict[int, Service] = {}
-    for svc in inv.services:
+                    theirs = wild_ports.get(port.number)
+                    if theirs is not None and theirs != port.protocol:
+                        yield error(
+                            "protocol-conflict",
+                            (*base, "ports", j),
+                            f"{host}:{port.number} is {port.protocol} here but "
+                            f"{theirs} under wildcard {pattern!r} of service "
+                            f"{wsvc.name!r}",
+                            "one host and port can carry only one protocol",
+                        )
         if svc.addresses or svc.resolution not in (Resolution.DNS, Resolution.DNS_ROUND_ROBIN):
             continue
         for j, port in enumerate(svc.ports):
             if port.protocol not in OPAQUE:
                 continue
-            first_svc = shared.get(port.number)
-            if first_svc is not None and first_svc.name != svc.name:
+            first_svc = shared.setdefault(port.number, svc)
+            if first_svc.name != svc.name:
                 yield error(
                     "tcp-port-shared",
-                    ("services", svc.name, "ports", j),
+                    (*base, "ports", j),
                     f"{port.protocol} port {port.number} is also used by service "
                     f"{first_svc.name!r}; without addresses Istio sends both to "
                     "whichever entry comes first (istio/istio#24937)",
                     "give each service `addresses:`, or use distinct port numbers",
                 )
-            shared.setdefault(port.number, svc)
 
 
 def _capture_rules(capture: Capture) -> Iterator[Problem]:

@@ -1,0 +1,89 @@
+"""`check --crds`: rendered objects against a CRD file or the cluster's CRDs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from egressctl.validate import check_sni
+from tests.conftest import CRDS, SEED, FakeKubectl, write
+
+pytestmark = pytest.mark.skipif(
+    not CRDS.is_file(), reason=f"Istio CRDs not found at {CRDS} (outside this repository's CI)"
+)
+
+
+def _without_v1(tmp_path: Path) -> Path:
+    """The CRDs of a pre-1.22 cluster: networking.istio.io/v1 is not served."""
+    docs = [d for d in yaml.safe_load_all(CRDS.read_text(encoding="utf-8")) if d]
+    for d in docs:
+        d["spec"]["versions"] = [v for v in d["spec"]["versions"] if v["name"] != "v1"]
+    out = tmp_path / "old-crds.yaml"
+    out.write_text(yaml.safe_dump_all(docs), encoding="utf-8")
+    return out
+
+
+def _env(project: Path, extra: str = "") -> None:
+    write(project / "values" / "egress.yaml", SEED)
+    write(project / "values" / "dev.yaml", "inventory: [egress.yaml]\ncontext: kind-dev\n" + extra)
+
+
+def test_valid_inventory_passes_the_crds(cli, project: Path, helm: str) -> None:
+    write(project / "inv.yaml", SEED)
+    res = cli("check", "inv.yaml", "--crds", str(CRDS))
+    assert res.exit_code == 0, res.stdout
+    assert "ok: no problems found" in res.stdout
+
+
+def test_unserved_version_is_located_at_the_service(
+    cli, project: Path, helm: str, tmp_path: Path
+) -> None:
+    _env(project)
+    res = cli("check", "--env", "dev", "--crds", str(_without_v1(tmp_path)), "--output", "json")
+    assert res.exit_code == 3
+    findings = json.loads(res.stdout)["findings"]
+    got = {(f["code"], f["file"], f["line"], f["column"], f["path"]) for f in findings}
+    assert got == {
+        ("crd-schema", "values/egress.yaml", 6, 5, "services.httpbin-ext"),
+        ("crd-schema", "values/egress.yaml", 9, 5, "services.google"),
+    }
+    assert all("is not served" in f["message"] for f in findings)
+    assert all("networkingApiVersion" in f["hint"] for f in findings)
+
+
+def test_the_environment_api_version_fixes_it(
+    cli, project: Path, helm: str, tmp_path: Path
+) -> None:
+    _env(project, "networkingApiVersion: v1beta1\n")
+    res = cli("check", "--env", "dev", "--crds", str(_without_v1(tmp_path)))
+    assert res.exit_code == 0, res.stdout
+
+
+def test_crds_from_the_cluster(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    kubectl.state["crds"] = str(CRDS)
+    kubectl.save()
+    res = cli("check", "--env", "dev", "--crds", "cluster")
+    assert res.exit_code == 0, res.stdout + res.stderr
+    assert any(c["argv"][:2] == ["get", "customresourcedefinitions"] for c in kubectl.calls())
+
+
+def test_missing_crd_file_is_a_usage_error(cli, project: Path) -> None:
+    write(project / "inv.yaml", SEED)
+    res = cli("check", "inv.yaml", "--crds", "nope.yaml")
+    assert res.exit_code == 2
+    assert "--crds nope.yaml: no such file" in res.stderr
+
+
+def test_sni_rule_on_a_hand_made_route() -> None:
+    bad = {
+        "x": {"hosts": ["a.example.com"], "routes": [{"sniHosts": ["*.example.com"], "port": 443}]}
+    }
+    good = {
+        "x": {"hosts": ["*.example.com"], "routes": [{"sniHosts": ["a.example.com"], "port": 443}]}
+    }
+    assert [p.code for p in check_sni(bad)] == ["sni-outside-hosts"]
+    assert check_sni(good) == []
