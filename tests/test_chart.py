@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from egressctl.crds import CrdSet
 from egressctl.errors import ToolError
 from egressctl.runners import helm_template, run
 from tests.conftest import CHART, CRDS, load_all
-from egressctl.crds import CrdSet
 from tests.make_golden import GOLDEN, generate
 
 GOLDEN_CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "inventory.yaml").is_file())
