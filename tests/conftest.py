@@ -21,7 +21,8 @@ from egressctl.runners import helm_version
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "chart"
-MINI_ISTIO = REPO / "tests" / "charts" / "istiod-mini"
+MINI_ISTIO = REPO / "tests" / "charts" / "istiod"
+LEGACY_ISTIO = REPO / "tests" / "charts" / "istio-legacy"
 CRDS = REPO.parent / "shared" / "istio-crds" / "crd-all.gen-1.28.0.yaml"
 
 
@@ -119,36 +120,105 @@ services:
 
 
 class FakeKubectl:
+    """The state file of tests/fakebin/kubectl.py: a tiny cluster, plus helpers."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.log = folder / "kubectl.log"
         self.state_file = folder / "kubectl-state.json"
-        self.state: dict[str, Any] = {"context": "kind-dev", "configmaps": {}, "fail": []}
+        self.state: dict[str, Any] = {"context": "kind-dev", "objects": [], "fail": []}
         self.save()
+
+    def load(self) -> None:
+        self.state = json.loads(self.state_file.read_text(encoding="utf-8"))
 
     def save(self) -> None:
         self.state_file.write_text(json.dumps(self.state), encoding="utf-8")
 
+    def add(self, obj: dict[str, Any]) -> None:
+        self.load()
+        self.state["objects"].append(obj)
+        self.save()
+
+    def objects(self, kind: str | None = None) -> list[dict[str, Any]]:
+        self.load()
+        return [o for o in self.state["objects"] if kind is None or o["kind"] == kind]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(o["metadata"]["name"] for o in self.objects(kind))
+
     def set_mesh_policy(
         self, mode: str | None, namespace: str = "istio-system", name: str = "istio"
     ) -> None:
-        key = f"{namespace}/{name}"
-        if mode is None:
-            self.state["configmaps"].pop(key, None)
-        else:
-            mesh = yaml.safe_dump({"outboundTrafficPolicy": {"mode": mode}})
-            self.state["configmaps"][key] = {"data": {"mesh": mesh}}
+        self.load()
+        self.state["objects"] = [
+            o
+            for o in self.state["objects"]
+            if not (o["kind"] == "ConfigMap" and o["metadata"]["name"] == name)
+        ]
         self.save()
+        if mode is not None:
+            mesh = yaml.safe_dump({"outboundTrafficPolicy": {"mode": mode}})
+            self.add(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": name, "namespace": namespace},
+                    "data": {"mesh": mesh},
+                }
+            )
 
-    def fail_on(self, *args: str, stdin: str = "", exit: int = 1, stderr: str = "") -> None:
-        self.state["fail"].append(
+    def add_namespace(self, name: str, labels: dict[str, str]) -> None:
+        self.add(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+        )
+
+    def add_workload(
+        self,
+        namespace: str,
+        name: str,
+        kind: str = "Deployment",
+        pod_created: str = "2020-01-01T00:00:00Z",
+    ) -> None:
+        self.add(
             {
-                "args": list(args),
-                "stdin": stdin,
-                "exit": exit,
-                "stderr": stderr or "error: injected failure",
+                "apiVersion": "apps/v1",
+                "kind": kind,
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"selector": {"matchLabels": {"app": name}}},
             }
         )
+        self.add(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"{name}-0",
+                    "namespace": namespace,
+                    "labels": {"app": name},
+                    "creationTimestamp": pod_created,
+                },
+            }
+        )
+
+    def fail_on(
+        self, *args: str, stdin: str = "", exit: int = 1, stderr: str = "", times: int | None = None
+    ) -> None:
+        self.load()
+        rule: dict[str, Any] = {
+            "args": list(args),
+            "stdin": stdin,
+            "exit": exit,
+            "stderr": stderr or "error: injected failure",
+        }
+        if times is not None:
+            rule["times"] = times
+        self.state["fail"].append(rule)
+        self.save()
+
+    def clear_failures(self) -> None:
+        self.load()
+        self.state["fail"] = []
         self.save()
 
     def calls(self) -> list[dict[str, Any]]:
@@ -156,24 +226,58 @@ class FakeKubectl:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines()]
 
+    def verbs(self) -> list[str]:
+        """The kubectl verb of every call, flags dropped (apply, get, delete…)."""
+        out = []
+        for c in self.calls():
+            words = [
+                a
+                for i, a in enumerate(c["argv"])
+                if not a.startswith("-")
+                and not (
+                    i
+                    and c["argv"][i - 1]
+                    in (
+                        "--context",
+                        "--namespace",
+                        "--kubeconfig",
+                        "--output",
+                        "--selector",
+                        "--filename",
+                    )
+                )
+            ]
+            out.append(" ".join(words[:2]))
+        return out
+
     def applies(self) -> list[dict[str, Any]]:
         return [c for c in self.calls() if "apply" in c["argv"]]
 
 
 @pytest.fixture
-def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm: str) -> Iterator[FakeKubectl]:
-    """PATH holds only the kubectl stand-in and the real helm under test."""
+def helm4(helm_majors: dict[int, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """The real helm 4 only: for tests about the cluster side, where the helm version
+    does not matter (chart and render tests run with both)."""
+    monkeypatch.setenv("EGRESSCTL_HELM", helm_majors[4])
+    return helm_majors[4]
+
+
+@pytest.fixture
+def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm4: str) -> Iterator[FakeKubectl]:
+    """PATH holds only the kubectl stand-in and the real helm 4."""
     fakebin = tmp_path / "fakebin"
     fakebin.mkdir()
     source = (REPO / "tests" / "fakebin" / "kubectl.py").read_text(encoding="utf-8")
     script = fakebin / "kubectl"
     script.write_text(f"#!{sys.executable}\n{source}", encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    (fakebin / "helm").symlink_to(helm)
+    (fakebin / "helm").symlink_to(helm4)
     fake = FakeKubectl(tmp_path)
     monkeypatch.setenv("PATH", str(fakebin))
     monkeypatch.setenv("FAKE_KUBECTL_LOG", str(fake.log))
     monkeypatch.setenv("FAKE_KUBECTL_STATE", str(fake.state_file))
+    # Never the user's own kubeconfig: every call must carry this one explicitly.
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
     yield fake
 
 

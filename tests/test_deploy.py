@@ -1,23 +1,36 @@
-"""deploy against the recording kubectl stand-in (real helm renders)."""
+"""deploy, diff and rollback against the recording kubectl stand-in (real helm renders)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import MINI_ISTIO, SEED, FakeKubectl, load_all, write
+from egressctl import deploy as deploy_mod
+from tests.conftest import LEGACY_ISTIO, MINI_ISTIO, SEED, FakeKubectl, load_all, write
+
+ISTIO_SYSTEM = "istio-system"
 
 
-def _env(project: Path, policy: str = "REGISTRY_ONLY", istio: bool = True) -> None:
-    write(project / "values" / "egress.yaml", SEED.replace("REGISTRY_ONLY", policy))
-    text = "inventory: [egress.yaml]\ncontext: kind-dev\nnamespace: istio-system\n"
-    if istio:
-        text += f"istio:\n  chart: {MINI_ISTIO}\n  release: istiod\n"
+def _env(
+    project: Path,
+    policy: str = "REGISTRY_ONLY",
+    istio: Path | None = MINI_ISTIO,
+    extra: str = "",
+    inventory: str | None = None,
+) -> None:
+    write(
+        project / "values" / "egress.yaml",
+        inventory if inventory is not None else SEED.replace("REGISTRY_ONLY", policy),
+    )
+    text = "inventory: [egress.yaml]\ncontext: kind-dev\nnamespace: istio-system\n" + extra
+    if istio is not None:
+        text += f"istio:\n  chart: {istio}\n  release: istiod\n"
     write(project / "values" / "dev.yaml", text)
 
 
-def _applied_kinds(call: dict) -> list[str]:
+def _kinds(call: dict) -> list[str]:
     return sorted({o["kind"] for o in load_all(call["stdin"])})
 
 
@@ -31,24 +44,39 @@ def test_wrong_context_refuses_and_applies_nothing(
     assert res.exit_code == 2
     assert "current kube context is 'prod-cluster'" in res.stderr
     assert "deploys to 'kind-dev'" in res.stderr
-    assert kubectl.applies() == []
+    assert kubectl.verbs() == ["config current-context"]
 
 
-def test_tightening_applies_egress_objects_first(cli, project: Path, kubectl: FakeKubectl) -> None:
+def test_tightening_applies_entries_waits_then_istio(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
     _env(project, "REGISTRY_ONLY")
     kubectl.set_mesh_policy("ALLOW_ANY")
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
     applies = kubectl.applies()
-    assert [_applied_kinds(c) for c in applies] == [
-        ["ServiceEntry", "VirtualService"],
-        ["ConfigMap"],
-    ]
-    for call in applies:
-        assert call["argv"][:4] == ["--context", "kind-dev", "--namespace", "istio-system"]
-        assert call["argv"][4:] == ["apply", "--filename", "-"]
-    assert "mesh policy: ALLOW_ANY → REGISTRY_ONLY" in res.stderr
-    assert "deployed: dev → kind-dev (tighten)" in res.stderr
+    assert [_kinds(c) for c in applies] == [["ServiceEntry", "VirtualService"], ["ConfigMap"]]
+    verbs = kubectl.verbs()
+    first, second = (i for i, v in enumerate(verbs) if v.startswith("apply"))
+    assert any(v.startswith("get serviceentries") for v in verbs[first + 1 : second]), verbs
+    assert "mesh policy     ALLOW_ANY → REGISTRY_ONLY" in res.stderr
+    assert "tightening: entries first, then the mesh policy" in res.stderr
+    assert "deployed dev → kind-dev (tighten)" in res.stderr
+    assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext"]
+
+
+def test_every_call_names_context_namespace_and_kubeconfig(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
+    _env(project)
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    kubeconfig = str(kubectl.folder / "kubeconfig")
+    for call in kubectl.calls():
+        argv = call["argv"]
+        assert argv[argv.index("--kubeconfig") + 1] == kubeconfig, argv
+        if argv[2:4] != ["config", "current-context"]:
+            assert argv[argv.index("--context") + 1] == "kind-dev", argv
+            assert "--namespace" in argv, argv
 
 
 def test_loosening_applies_istio_first(cli, project: Path, kubectl: FakeKubectl) -> None:
@@ -56,7 +84,7 @@ def test_loosening_applies_istio_first(cli, project: Path, kubectl: FakeKubectl)
     kubectl.set_mesh_policy("REGISTRY_ONLY")
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
-    assert [_applied_kinds(c) for c in kubectl.applies()] == [
+    assert [_kinds(c) for c in kubectl.applies()] == [
         ["ConfigMap"],
         ["ServiceEntry", "VirtualService"],
     ]
@@ -67,27 +95,77 @@ def test_missing_mesh_configmap_counts_as_allow_any(
     cli, project: Path, kubectl: FakeKubectl
 ) -> None:
     _env(project, "REGISTRY_ONLY")
-    kubectl.set_mesh_policy(None)
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
-    assert "mesh policy: ALLOW_ANY → REGISTRY_ONLY" in res.stderr
-    assert _applied_kinds(kubectl.applies()[0]) == ["ServiceEntry", "VirtualService"]
-    gets = [c for c in kubectl.calls() if "get" in c["argv"]]
-    assert gets[0]["argv"] == [
-        "--context",
-        "kind-dev",
-        "--namespace",
-        "istio-system",
-        "get",
-        "configmap",
-        "istio",
-        "--ignore-not-found",
-        "--output",
-        "json",
-    ]
+    assert "mesh policy     ALLOW_ANY → REGISTRY_ONLY" in res.stderr
+    assert _kinds(kubectl.applies()[0]) == ["ServiceEntry", "VirtualService"]
 
 
-def test_dry_run_is_server_side_and_needs_no_confirmation(
+def test_plan_lists_changes_per_kind(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    inventory = SEED.replace("ports: [80/http]", "ports: [80/http, 8080/http]")
+    inventory += "  extra:\n    host: extra.example.com\n    ports: [443]\n"
+    inventory = inventory.replace(
+        "  google:\n    host: www.google.com\n    ports: [443/https]\n", ""
+    )
+    write(project / "values" / "egress.yaml", inventory)
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert (
+        "ServiceEntry    create 1 (extra); change 1 (httpbin-ext); delete 1 (google)" in res.stderr
+    )
+    assert "VirtualService  create 1 (extra); delete 1 (google)" in res.stderr, res.stderr
+    assert "mesh policy     REGISTRY_ONLY (unchanged)" in res.stderr
+    assert kubectl.names("ServiceEntry") == ["extra", "httpbin-ext"]
+    assert kubectl.names("VirtualService") == ["extra"]
+
+
+def test_prune_is_last_and_touches_only_owned_objects(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
+    _env(project)
+    owned = {"egressctl.io/owned": "true"}
+    for name, labels in (("old-owned", owned), ("teams-own", {"team": "x"})):
+        kubectl.add(
+            {
+                "apiVersion": "networking.istio.io/v1",
+                "kind": "ServiceEntry",
+                "metadata": {"name": name, "namespace": ISTIO_SYSTEM, "labels": labels},
+                "spec": {"hosts": [f"{name}.example.com"]},
+            }
+        )
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    verbs = kubectl.verbs()
+    last_apply = max(i for i, v in enumerate(verbs) if v.startswith("apply"))
+    assert [v for v in verbs[last_apply:] if v.startswith("delete")], verbs
+    assert not [v for v in verbs[:last_apply] if v.startswith("delete")], verbs
+    assert "delete 1 (old-owned)" in res.stderr
+    assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext", "teams-own"]
+
+
+def test_no_prune_keeps_them(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    kubectl.add(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": {
+                "name": "old-owned",
+                "namespace": ISTIO_SYSTEM,
+                "labels": {"egressctl.io/owned": "true"},
+            },
+            "spec": {},
+        }
+    )
+    res = cli("deploy", "--env", "dev", "--yes", "--no-prune")
+    assert res.exit_code == 0, res.stderr
+    assert "delete" not in " ".join(kubectl.verbs())
+    assert "old-owned" in kubectl.names("ServiceEntry")
+
+
+def test_dry_run_is_server_side_changes_nothing_records_nothing(
     cli, project: Path, kubectl: FakeKubectl
 ) -> None:
     _env(project)
@@ -97,6 +175,8 @@ def test_dry_run_is_server_side_and_needs_no_confirmation(
     assert len(applies) == 2
     assert all(c["argv"][-1] == "--dry-run=server" for c in applies)
     assert "(server dry run)" in res.stderr
+    assert kubectl.objects("ServiceEntry") == []
+    assert not (project / "build" / "dev" / "history").exists()
 
 
 def test_without_terminal_and_without_yes_it_refuses(
@@ -130,19 +210,30 @@ def test_confirmed_on_a_terminal_applies(
     assert len(kubectl.applies()) == 2
 
 
-def test_failed_apply_stops_names_step_and_exit_4(cli, project: Path, kubectl: FakeKubectl) -> None:
+def test_failed_apply_stops_names_step_and_rerun_converges(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
     _env(project, "REGISTRY_ONLY")
     kubectl.fail_on(
         "apply",
-        stdin="kind: ServiceEntry",
-        stderr='Error from server: admission webhook "validation.istio.io" denied',
+        stdin="kind: ConfigMap",
+        stderr="Error from server: error when applying configmap/istio: "
+        'admission webhook "validation.istio.io" denied',
     )
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 4
-    assert "apply egress objects (chart/) (step 1/2)" in res.stderr
-    assert "validation.istio.io" in res.stderr
-    # the Istio step never ran
-    assert len(kubectl.applies()) == 1
+    assert "step 3/3: apply the Istio chart" in res.stderr
+    assert "configmap/istio" in res.stderr
+    assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext"]  # step 1 stays applied
+    assert not (project / "build" / "dev" / "history").exists()
+    kubectl.clear_failures()
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert "ServiceEntry    unchanged 2" in res.stderr
+    assert [o["metadata"]["name"] for o in kubectl.objects("ConfigMap")] == [
+        "istio",
+        "istio-sidecar-injector",
+    ]
 
 
 def test_unreachable_cluster_is_exit_4_before_any_apply(
@@ -167,8 +258,231 @@ def test_invalid_inventory_never_calls_kubectl(cli, project: Path, kubectl: Fake
 def test_without_istio_chart_only_egress_objects_and_a_warning(
     cli, project: Path, kubectl: FakeKubectl
 ) -> None:
-    _env(project, istio=False)
+    _env(project, istio=None)
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
-    assert [_applied_kinds(c) for c in kubectl.applies()] == [["ServiceEntry", "VirtualService"]]
-    assert "mesh policy and capture ranges are NOT applied" in res.stderr
+    assert [_kinds(c) for c in kubectl.applies()] == [["ServiceEntry", "VirtualService"]]
+    assert "the mesh policy and capture ranges are NOT applied" in res.stderr
+
+
+def test_interrupt_exits_130_and_leaves_no_partial_file(
+    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(project)
+
+    def interrupted(*_a: object, **_k: object) -> list[str]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(deploy_mod, "_apply", interrupted)
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 130
+    leftovers = [p.name for p in (project / "build" / "dev").iterdir()]
+    assert sorted(leftovers) == ["egress.yaml", "istio.yaml", "values.yaml"]
+
+
+# --- restarts ---------------------------------------------------------------------
+
+
+def test_capture_change_lists_stale_workloads_and_restarts_them(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
+    _env(project)
+    kubectl.add_namespace("shop", {"istio-injection": "enabled"})
+    kubectl.add_namespace("plain", {})
+    kubectl.add_workload("shop", "cart")
+    kubectl.add_workload("shop", "ledger", kind="StatefulSet")
+    kubectl.add_workload("plain", "batch")
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert "2 workload(s) still run sidecars with the old capture ranges" in res.stderr
+    assert "shop/deployment/cart" in res.stderr and "shop/statefulset/ledger" in res.stderr
+    assert "batch" not in res.stderr
+    assert not any("rollout" in c["argv"] for c in kubectl.calls())
+
+    write(
+        project / "values" / "egress.yaml",
+        SEED.replace("[10.96.0.0/12, 10.244.0.0/16]", "[10.96.0.0/12, 10.244.0.0/15]"),
+    )
+    res = cli("deploy", "--env", "dev", "--yes", "--restart")
+    assert res.exit_code == 0, res.stderr
+    rollouts = [c["argv"] for c in kubectl.calls() if "rollout" in c["argv"]]
+    restart = [a for a in rollouts if "restart" in a]
+    assert len(restart) == 1 and restart[0][-2:] == ["deployment/cart", "statefulset/ledger"]
+    assert restart[0][restart[0].index("--namespace") + 1] == "shop"
+    assert sum("status" in a for a in rollouts) == 2
+    assert "restarts done" in res.stderr
+
+
+def test_unchanged_capture_lists_no_workloads(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    kubectl.add_namespace("shop", {"istio-injection": "enabled"})
+    kubectl.add_workload("shop", "cart")
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0
+    assert "old capture ranges" not in res.stderr
+
+
+# --- diff ------------------------------------------------------------------------
+
+
+def test_diff_exit_codes(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    res = cli("diff", "--env", "dev")
+    assert res.exit_code == 1
+    assert "MERGED/serviceentry.networking.istio.io/google" in res.stdout
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    res = cli("diff", "--env", "dev")
+    assert res.exit_code == 0, res.stdout
+    assert "no differences" in res.stderr
+    kubectl.fail_on("diff", exit=2, stderr="error: the server is on holiday")
+    res = cli("diff", "--env", "dev")
+    assert res.exit_code == 4
+    assert "the server is on holiday" in res.stderr
+
+
+def test_diff_reports_what_prune_would_delete(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
+    res = cli("diff", "--env", "dev")
+    assert res.exit_code == 1
+    assert "would delete ServiceEntry/google (namespace istio-system)" in res.stdout
+    assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext"]  # diff changed nothing
+
+
+# --- history and rollback -------------------------------------------------------------
+
+
+def test_history_keeps_the_last_ten(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    for _ in range(12):
+        assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    history = project / "build" / "dev" / "history"
+    records = sorted(history.iterdir())
+    assert len(records) == 10
+    rec = json.loads((records[-1] / "record.json").read_text())
+    assert rec["context"] == "kind-dev" and rec["policy"] == "REGISTRY_ONLY"
+    assert set(rec["digests"]) == {"values.yaml", "egress.yaml", "istio.yaml"}
+    assert all(d.startswith("sha256:") for d in rec["digests"].values())
+
+
+def test_rollback_reapplies_the_previous_render(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    write(
+        project / "values" / "egress.yaml",
+        SEED.split("  google:")[0].replace("REGISTRY_ONLY", "ALLOW_ANY"),
+    )
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    assert kubectl.names("ServiceEntry") == ["httpbin-ext"]
+    listing = cli("rollback", "--env", "dev", "--list")
+    assert len(listing.stdout.splitlines()) == 2
+    res = cli("rollback", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext"]
+    assert "mesh policy     ALLOW_ANY → REGISTRY_ONLY" in res.stderr
+    mesh = next(o for o in kubectl.objects("ConfigMap") if o["metadata"]["name"] == "istio")
+    assert "REGISTRY_ONLY" in mesh["data"]["mesh"]
+    assert len(list((project / "build" / "dev" / "history").iterdir())) == 3
+
+
+def test_rollback_to_a_named_record_and_errors(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    res = cli("rollback", "--env", "dev", "--yes")
+    assert res.exit_code == 2
+    assert "nothing to roll back to" in res.stderr
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    first = sorted((project / "build" / "dev" / "history").iterdir())[0].name
+    res = cli("rollback", "--env", "dev", "--yes", "--to", first)
+    assert res.exit_code == 0, res.stderr
+    assert cli("rollback", "--env", "dev", "--to", "nope").exit_code == 2
+    tampered = sorted((project / "build" / "dev" / "history").iterdir())[0] / "egress.yaml"
+    tampered.write_text("kind: Secret\n")
+    res = cli("rollback", "--env", "dev", "--yes", "--to", first)
+    assert res.exit_code == 2
+    assert "does not match its recorded digest" in res.stderr
+
+
+# --- the Istio chart generations --------------------------------------------------
+
+
+def test_legacy_chart_is_recognised_and_verified(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project, istio=LEGACY_ISTIO)
+    res = cli("render", "--env", "dev")
+    assert res.exit_code == 0, res.stderr
+    assert "legacy chart istio 1.1.0" in res.stderr
+    assert "networking.istio.io/v1alpha3: legacy Istio chart 1.1.0" in res.stderr
+    egress = load_all((project / "build" / "dev" / "egress.yaml").read_text())
+    assert {o["apiVersion"] for o in egress} == {"networking.istio.io/v1alpha3"}
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert "(no live injector ConfigMap) → include 10.96.0.0/12,10.244.0.0/16" in res.stderr, (
+        res.stderr
+    )
+
+
+def test_revisioned_install(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    write(project / "values" / "istio-dev.yaml", "revision: canary\n")
+    dev = project / "values" / "dev.yaml"
+    dev.write_text(dev.read_text() + "  values: [istio-dev.yaml]\n")
+    kubectl.set_mesh_policy("REGISTRY_ONLY", name="istio-canary")
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    gets = [c["argv"] for c in kubectl.calls() if "configmap" in c["argv"]]
+    assert any("istio-canary" in a for a in gets)
+    assert any("istio-sidecar-injector-canary" in a for a in gets)
+    assert "mesh policy     REGISTRY_ONLY (unchanged)" in res.stderr
+
+
+def test_chart_that_ignores_the_key_stops_before_applying(
+    cli, project: Path, kubectl: FakeKubectl, tmp_path: Path
+) -> None:
+    chart = tmp_path / "stubborn"
+    write(chart / "Chart.yaml", "apiVersion: v2\nname: istiod\nversion: 1.28.0\n")
+    write(
+        chart / "templates" / "cm.yaml",
+        """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: istio}
+        data:
+          mesh: |-
+            outboundTrafficPolicy:
+              mode: ALLOW_ANY
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: istio-sidecar-injector}
+        data:
+          values: '{"global": {"proxy": {"includeIPRanges": "*", "excludeIPRanges": ""}}}'
+        """,
+    )
+    _env(project, istio=chart)
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 3
+    assert (
+        "ConfigMap 'istio' data.mesh outboundTrafficPolicy.mode is ALLOW_ANY, not REGISTRY_ONLY"
+    ) in res.stderr
+    assert (
+        "ConfigMap 'istio-sidecar-injector' data.values global.proxy includeIPRanges is "
+        "'*', not '10.96.0.0/12,10.244.0.0/16'"
+    ) in res.stderr
+    assert kubectl.calls() == []
+
+
+def test_not_an_istio_chart_stops_before_applying(
+    cli, project: Path, kubectl: FakeKubectl, tmp_path: Path
+) -> None:
+    chart = tmp_path / "nginx"
+    write(chart / "Chart.yaml", "apiVersion: v2\nname: nginx\nversion: 1.0.0\n")
+    write(
+        chart / "templates" / "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nginx}\n",
+    )
+    _env(project, istio=chart)
+    res = cli("render", "--env", "dev")
+    assert res.exit_code == 3
+    assert "the render has no mesh ConfigMap 'istio'" in res.stderr
+    assert not (project / "build").exists()

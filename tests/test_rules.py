@@ -413,6 +413,7 @@ CASES = [
 
 # Rules that need more than one inventory file (environment files) are tested below.
 ENV_ONLY = {
+    "istio-version-without-repo",
     "file-missing",
     "inventory-empty",
     "api-version-invalid",
@@ -559,6 +560,15 @@ ENV_CASES = [
         4,
         10,
         id="istio-chart-missing",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        "istio:\n  chart: istiod\n  version: 1.28.0\n",
+        "istio-version-without-repo",
+        "values/dev.yaml",
+        5,
+        12,
+        id="version-without-repo",
     ),
     pytest.param(
         "policy: ALLOW_ANY\n",

@@ -169,8 +169,11 @@ def compile_(
         if bool(inventory) == bool(env):
             raise UsageError("give inventory files or --env, not both and not neither")
         if env:
+            from egressctl.render import resolve_api_version
+
             environment, findings = load_environment(env)
-            inv, api = environment.inventory, environment.api_version
+            inv = environment.inventory
+            api, _, _ = resolve_api_version(environment)
         else:
             inv, findings = load_inventory(list(inventory or []))
             api = "v1"
@@ -361,11 +364,23 @@ def _print_summary(s: dict[str, Any], written: list[Path], env_file: str) -> Non
         f"  capture include {s['includeIPRanges'] or '(none)'}; "
         f"exclude {s['excludeIPRanges'] or '(none)'}"
     )
-    _err(f"  egress  {counts(s['egressObjects'])} ({s['networkingApiVersion']})")
+    _err(
+        f"  egress  {counts(s['egressObjects'])} ({s['networkingApiVersion']}: "
+        f"{s['networkingApiVersionReason']})"
+    )
+    chart = s["istioChart"]
     if s["istioObjects"] is None:
         _err(f"  istio   not rendered: no istio.chart in {env_file}")
     else:
-        _err(f"  istio   {counts(s['istioObjects'])}")
+        rev = f", revision {chart['revision']}" if chart["revision"] else ""
+        _err(
+            f"  istio   {counts(s['istioObjects'])} ({chart['generation']} chart "
+            f"{chart['name']} {chart['version']}{rev})"
+        )
+        _err(
+            f"  verified: ConfigMaps {' and '.join(chart['verified'])} carry the policy "
+            "and capture ranges above"
+        )
 
 
 @app.command()
@@ -400,24 +415,7 @@ def render(
             _print_summary(s, written, environment.file)
 
 
-@app.command()
-def deploy(
-    env: EnvOption,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="kubectl apply --dry-run=server; change nothing.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Where renders are kept (build/ENV).")
-    ] = None,
-    chart: Annotated[Path | None, typer.Option(help="egressctl's chart folder.")] = None,
-) -> None:
-    """Render, check the kube context, then apply in an order that never cuts traffic."""
-    from egressctl import deploy as deploy_mod
-    from egressctl.files import write_all_atomic
-    from egressctl.loader import load_environment
-    from egressctl.render import render_environment
-
+def _confirm(yes: bool, dry_run: bool) -> Any:
     def confirm(lines: list[str]) -> bool:
         for line in lines:
             _err(line)
@@ -430,14 +428,151 @@ def deploy(
             )
         return typer.confirm("apply?", default=False, err=True)
 
+    return confirm
+
+
+def _run_deploy(
+    rendered: Any, out: Path, *, dry_run: bool, yes: bool, prune: bool, restart_: bool, source: str
+) -> None:
+    from egressctl import deploy as d
+
+    report = d.deploy(
+        rendered, dry_run=dry_run, confirm=_confirm(yes, dry_run), progress=_err, prune=prune
+    )
+    p = report.plan
+    if dry_run:
+        _err(f"dry run done: {rendered.env.name} → {rendered.env.context}; nothing changed")
+        return
+    folder = d.record(rendered, report, out, source=source)
+    _err(
+        f"deployed {rendered.env.name} → {rendered.env.context} ({p.order}); "
+        f"recorded as {folder.name}"
+    )
+    if report.stale:
+        _err(
+            f"{len(report.stale)} workload(s) still run sidecars with the old capture ranges "
+            "(ranges reach only pods created after the injector change):"
+        )
+        for w in report.stale:
+            _err(f"  {w.namespace}/{w.ref()} (oldest pod {w.oldest_pod})")
+        if restart_:
+            d.restart(d.Kube.for_env(rendered), report.stale, progress=_err)
+            _err("restarts done")
+        else:
+            _err(
+                "restart them with `egressctl deploy … --restart`, or "
+                "`kubectl rollout restart` when it suits you"
+            )
+
+
+@app.command()
+def deploy(
+    env: EnvOption,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="kubectl apply --dry-run=server; change nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    prune: Annotated[
+        bool, typer.Option(help="Delete owned objects that are no longer in the inventory.")
+    ] = True,
+    restart_: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help="Restart workloads whose sidecars carry the old "
+            "capture ranges, namespace by namespace.",
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Where renders and history are kept.")
+    ] = None,
+    chart: Annotated[Path | None, typer.Option(help="egressctl's chart folder.")] = None,
+) -> None:
+    """Render, check the context, show the plan, apply in an order that never cuts traffic,
+    prune, and record the deploy."""
+    from egressctl.files import write_all_atomic
+    from egressctl.loader import load_environment
+    from egressctl.render import render_environment
+
     with _handled(Output.human, "deploy"):
         environment, findings = load_environment(env)
         _show_warnings(findings)
         rendered = render_environment(environment, chart)
-        write_all_atomic(out or Path("build") / environment.name, rendered.files())
-        report = deploy_mod.deploy(rendered, dry_run=dry_run, confirm=confirm, progress=_err)
-        verb = "dry run done" if dry_run else "deployed"
-        _err(f"{verb}: {environment.name} → {report.context} ({report.order})")
+        folder = out or Path("build") / environment.name
+        write_all_atomic(folder, rendered.files())
+        _run_deploy(
+            rendered,
+            folder,
+            dry_run=dry_run,
+            yes=yes,
+            prune=prune,
+            restart_=restart_,
+            source="deploy",
+        )
+
+
+@app.command()
+def diff(
+    env: EnvOption,
+    prune: Annotated[
+        bool, typer.Option(help="Also list owned objects a deploy would delete.")
+    ] = True,
+    chart: Annotated[Path | None, typer.Option(help="egressctl's chart folder.")] = None,
+) -> None:
+    """`kubectl diff` of both renders against the cluster: exit 1 when they differ."""
+    from egressctl import deploy as d
+    from egressctl.loader import load_environment
+    from egressctl.render import render_environment
+
+    with _handled(Output.human, "diff"):
+        environment, findings = load_environment(env)
+        _show_warnings(findings)
+        rendered = render_environment(environment, chart)
+        changed, lines = d.diff(rendered, prune=prune)
+        for line in lines:
+            typer.echo(line)
+        _err("differences found" if changed else "no differences")
+        if changed:
+            raise typer.Exit(int(ExitCode.DIFFERENCES))
+
+
+@app.command()
+def rollback(
+    env: EnvOption,
+    to: Annotated[
+        str | None, typer.Option("--to", help="A recorded deploy ID (default: the previous).")
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the recorded deploys.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Change nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    prune: Annotated[bool, typer.Option(help="Delete owned objects not in that render.")] = True,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where history is kept.")] = None,
+) -> None:
+    """Re-apply a recorded render through the same ordered path."""
+    from egressctl import deploy as d
+    from egressctl.loader import load_environment
+
+    with _handled(Output.human, "rollback"):
+        environment, _ = load_environment(env)
+        folder = out or Path("build") / environment.name
+        if list_:
+            for r in d.history(folder):
+                typer.echo(
+                    f"{r['id']}  {r['time']}  {r['context']}  {r['policy']}  "
+                    f"git {str(r.get('gitCommit') or '-')[:12]}  ({r['source']})"
+                )
+            return
+        rendered, ident = d.load_record(folder, to, environment)
+        _err(f"rolling {environment.name} back to recorded deploy {ident}")
+        _run_deploy(
+            rendered,
+            folder,
+            dry_run=dry_run,
+            yes=yes,
+            prune=prune,
+            restart_=False,
+            source=f"rollback to {ident}",
+        )
 
 
 @app.command("install-helm")

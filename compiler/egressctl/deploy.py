@@ -1,148 +1,694 @@
-"""The ordered deploy: guard the context, read the live policy, apply without a gap.
+"""The ordered deploy: guard the context, plan against the live cluster, apply without a
+gap, prune what egressctl owns and no longer renders, keep a record to roll back to.
 
-Knows no CLI: the caller passes ``confirm`` (asked once, with the plan) and gets back a
-:class:`DeployReport`.  Every kubectl call goes through :mod:`egressctl.runners`.
+Knows no CLI: callers pass ``confirm`` (asked once, with the plan) and ``progress``.
+Every kubectl call goes through :class:`Kube`, which always passes the context, the
+namespace and (when known) the kubeconfig explicitly.
 """
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
-from collections.abc import Callable
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import yaml
-
 from egressctl.errors import ToolError, UsageError
-from egressctl.model import Policy
-from egressctl.render import Rendered
-from egressctl.runners import kubectl
+from egressctl.files import write_all_atomic, write_atomic
+from egressctl.istio import find_configmaps, names, policy_of, ranges_of
+from egressctl.render import Rendered, parse_manifests
+from egressctl.runners import Result, kubectl, run
 
-MESH_CONFIGMAP = "istio"
+OWNED = "egressctl.io/owned=true"
+EGRESS_KINDS = {
+    "ServiceEntry": "serviceentries.networking.istio.io",
+    "VirtualService": "virtualservices.networking.istio.io",
+    "DestinationRule": "destinationrules.networking.istio.io",
+}
+WORKLOAD_KINDS = ("deployments", "statefulsets", "daemonsets")
+HISTORY_KEEP = 10
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_line: str) -> None:
+    return None
+
+
+# ---------------------------------------------------------------------------
+# kubectl, always with context, namespace and kubeconfig
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    name: str  # "egress" or "istio"
-    title: str
-    manifests: str
-
-
-@dataclass
-class DeployReport:
+class Kube:
     context: str
-    live_policy: Policy
-    target_policy: Policy
-    order: str  # "tighten", "loosen" or "same"
-    steps: list[Step]
-    dry_run: bool
-    applied: list[str] = field(default_factory=list)  # kubectl's own lines
-    skipped: list[str] = field(default_factory=list)
+    namespace: str
+    kubeconfig: str | None = None
+
+    @classmethod
+    def for_env(cls, rendered: Rendered) -> Kube:
+        env = rendered.env
+        return cls(env.context, env.namespace, env.kubeconfig or _default_kubeconfig())
+
+    def run(
+        self,
+        args: list[str],
+        *,
+        step: str,
+        namespace: str | None = None,
+        stdin: str | None = None,
+        check: bool = True,
+    ) -> Result:
+        extra = ["--kubeconfig", self.kubeconfig] if self.kubeconfig else []
+        return kubectl(
+            [*extra, *args],
+            step=step,
+            context=self.context,
+            namespace=namespace or self.namespace,
+            stdin=stdin,
+            check=check,
+        )
+
+    def get_json(self, args: list[str], *, step: str, namespace: str | None = None) -> Any:
+        res = self.run([*args, "--output", "json"], step=step, namespace=namespace)
+        if not res.stdout.strip():
+            return None
+        try:
+            return json.loads(res.stdout)
+        except ValueError as exc:
+            raise ToolError(
+                step, res.argv, res.returncode, f"kubectl printed no JSON: {exc}"
+            ) from None
+
+    def items(
+        self, args: list[str], *, step: str, namespace: str | None = None
+    ) -> list[dict[str, Any]]:
+        doc = self.get_json(args, step=step, namespace=namespace) or {}
+        return list(doc.get("items") or [])
 
 
-def current_context() -> str:
-    res = kubectl(["config", "current-context"], step="read the current kube context")
+def _default_kubeconfig() -> str | None:
+    explicit = os.environ.get("KUBECONFIG", "")
+    first = next((p for p in explicit.split(os.pathsep) if p), None)
+    if first:
+        return first
+    home = Path.home() / ".kube" / "config"
+    return str(home) if home.is_file() else None
+
+
+def current_context(kube: Kube) -> str:
+    extra = ["--kubeconfig", kube.kubeconfig] if kube.kubeconfig else []
+    res = kubectl([*extra, "config", "current-context"], step="read the current kube context")
     return res.stdout.strip()
 
 
-def live_policy(context: str, namespace: str) -> Policy:
-    """The mode in the live mesh ConfigMap; a missing ConfigMap or key is ALLOW_ANY
-    (Istio's default since 1.1)."""
-    res = kubectl(
-        ["get", "configmap", MESH_CONFIGMAP, "--ignore-not-found", "--output", "json"],
-        step=f"read the live mesh ConfigMap {namespace}/{MESH_CONFIGMAP}",
-        context=context,
-        namespace=namespace,
-    )
-    if not res.stdout.strip():
-        return Policy.ALLOW_ANY
-    try:
-        obj = json.loads(res.stdout)
-        mesh: Any = yaml.safe_load(obj.get("data", {}).get("mesh", "") or "") or {}
-        mode = (mesh.get("outboundTrafficPolicy") or {}).get("mode", "ALLOW_ANY")
-        return Policy(str(mode).upper())
-    except (ValueError, AttributeError, yaml.YAMLError) as exc:
-        raise ToolError(
-            f"read the live mesh ConfigMap {namespace}/{MESH_CONFIGMAP}",
-            res.argv,
-            res.returncode,
-            f"cannot read outboundTrafficPolicy.mode from it: {exc}",
-        ) from None
-
-
-def order_steps(r: Rendered, live: Policy) -> tuple[str, list[Step]]:
-    """Tightening (to REGISTRY_ONLY): entries first, so nothing registered is ever
-    blocked; loosening: the mesh policy first.  Unchanged: entries first."""
-    target = r.plan.policy
-    steps = [Step("egress", "egress objects (chart/)", r.egress)]
-    if r.istio is not None and r.env.istio is not None:
-        steps.append(Step("istio", f"Istio chart ({r.env.istio.chart})", r.istio))
-    if live is Policy.ALLOW_ANY and target is Policy.REGISTRY_ONLY:
-        return "tighten", steps
-    if live is Policy.REGISTRY_ONLY and target is Policy.ALLOW_ANY:
-        return "loosen", steps[::-1]
-    return "same", steps
-
-
-def describe(report: DeployReport, r: Rendered) -> list[str]:
-    policy = (
-        f"{report.live_policy.value} → {report.target_policy.value}"
-        if report.live_policy is not report.target_policy
-        else f"{report.target_policy.value} (unchanged)"
-    )
-    lines = [
-        f"environment {r.env.name}: context {r.env.context}, namespace {r.env.namespace}",
-        f"mesh policy: {policy}",
-        f"capture: include {r.plan.include_ip_ranges or '(none)'}, "
-        f"exclude {r.plan.exclude_ip_ranges or '(none)'}",
-    ]
-    for i, step in enumerate(report.steps, 1):
-        lines.append(f"step {i}/{len(report.steps)}: apply {step.title}")
-    if r.istio is None:
-        lines.append(
-            "no istio.chart in the environment: the mesh policy and capture ranges are "
-            "NOT applied, only the egress objects"
-        )
-    if report.dry_run:
-        lines.append("dry run: kubectl --dry-run=server, nothing changes")
-    return lines
-
-
-def deploy(
-    r: Rendered,
-    *,
-    dry_run: bool,
-    confirm: Callable[[list[str]], bool],
-    progress: Callable[[str], None] = lambda _line: None,
-) -> DeployReport:
-    env = r.env
-    ctx = current_context()
+def guard_context(kube: Kube, rendered: Rendered) -> None:
+    ctx = current_context(kube)
+    env = rendered.env
     if ctx != env.context:
         raise UsageError(
             f"the current kube context is {ctx!r}, but environment {env.name!r} deploys to "
             f"{env.context!r} ({env.file}); nothing was applied. "
             f"Switch with `kubectl config use-context {env.context}`"
         )
-    live = live_policy(env.context, env.namespace)
-    order, steps = order_steps(r, live)
-    report = DeployReport(env.context, live, r.plan.policy, order, steps, dry_run)
-    if not confirm(describe(report, r)):
-        raise UsageError("deploy not confirmed; nothing was applied")
-    for i, step in enumerate(steps, 1):
-        title = f"apply {step.title} (step {i}/{len(steps)})"
-        if not step.manifests.strip():
-            report.skipped.append(step.name)
-            progress(f"{title}: nothing to apply")
+
+
+# ---------------------------------------------------------------------------
+# The plan
+
+
+@dataclass(frozen=True, slots=True)
+class ObjRef:
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name}" + (
+            f" (namespace {self.namespace})" if self.namespace else ""
+        )
+
+
+@dataclass
+class KindChanges:
+    create: list[str] = field(default_factory=list)
+    change: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Step:
+    name: str  # egress | wait | istio | prune
+    title: str
+    manifests: str = ""
+    refs: list[ObjRef] = field(default_factory=list)
+
+
+@dataclass
+class DeployPlan:
+    live_policy: str
+    target_policy: str
+    live_include: str | None
+    live_exclude: str | None
+    target_include: str
+    target_exclude: str
+    order: str  # tighten | loosen | same
+    kinds: dict[str, KindChanges]
+    istio_objects: int
+    prune: list[ObjRef]
+    steps: list[Step]
+    revision: str | None
+
+    @property
+    def capture_changed(self) -> bool:
+        return (self.live_include, self.live_exclude) != (self.target_include, self.target_exclude)
+
+
+def _ref(obj: dict[str, Any], default_ns: str) -> ObjRef:
+    meta = obj.get("metadata") or {}
+    return ObjRef(
+        str(obj.get("kind")), str(meta.get("namespace") or default_ns), str(meta.get("name"))
+    )
+
+
+def _comparable(obj: dict[str, Any]) -> Any:
+    meta = obj.get("metadata") or {}
+    return {
+        "spec": obj.get("spec"),
+        "labels": meta.get("labels") or {},
+        "annotations": {
+            k: v
+            for k, v in (meta.get("annotations") or {}).items()
+            if k != "kubectl.kubernetes.io/last-applied-configuration"
+        },
+    }
+
+
+def live_owned(kube: Kube, namespaces: Iterable[str]) -> list[dict[str, Any]]:
+    """Objects egressctl owns (label egressctl.io/owned=true) in ``namespaces``."""
+    out: list[dict[str, Any]] = []
+    for ns in sorted(set(namespaces)):
+        out += kube.items(
+            ["get", ",".join(EGRESS_KINDS.values()), "--selector", OWNED],
+            step=f"list the objects egressctl owns in namespace {ns}",
+            namespace=ns,
+        )
+    return out
+
+
+def live_mesh(kube: Kube, revision: str | None) -> tuple[str, str | None, str | None]:
+    """Live policy (missing ConfigMap or key: ALLOW_ANY) and capture ranges."""
+    mesh_name, inj_name = names(revision)
+    step = f"read the live mesh ConfigMap {kube.namespace}/{mesh_name}"
+    mesh = kube.get_json(["get", "configmap", mesh_name, "--ignore-not-found"], step=step)
+    inj = kube.get_json(
+        ["get", "configmap", inj_name, "--ignore-not-found"],
+        step=f"read the live injector ConfigMap {kube.namespace}/{inj_name}",
+    )
+    include, exclude = ranges_of(inj)
+    return (policy_of(mesh) or "ALLOW_ANY").upper(), include, exclude
+
+
+def make_plan(rendered: Rendered, kube: Kube, *, prune: bool = True) -> DeployPlan:
+    env = rendered.env
+    if rendered.verified is not None:
+        revision = rendered.verified.revision
+    else:
+        revision = revision_of_istio(rendered.istio) or (env.istio.revision if env.istio else None)
+    live_policy, live_inc, live_exc = live_mesh(kube, revision)
+    egress_objs = parse_manifests(rendered.egress)
+    wanted = {_ref(o, env.namespace): o for o in egress_objs}
+    namespaces = {env.namespace} | {r.namespace for r in wanted}
+    live = {_ref(o, env.namespace): o for o in live_owned(kube, namespaces)}
+    kinds: dict[str, KindChanges] = {k: KindChanges() for k in EGRESS_KINDS}
+    for ref, obj in wanted.items():
+        changes = kinds.setdefault(ref.kind, KindChanges())
+        if ref not in live:
+            changes.create.append(ref.name)
+        elif _comparable(live[ref]) != _comparable(obj):
+            changes.change.append(ref.name)
+        else:
+            changes.unchanged.append(ref.name)
+    to_prune = (
+        sorted((r for r in live if r not in wanted), key=lambda r: (r.kind, r.namespace, r.name))
+        if prune
+        else []
+    )
+    for ref in to_prune:
+        kinds.setdefault(ref.kind, KindChanges()).delete.append(ref.name)
+
+    target = rendered.policy
+    if live_policy == "REGISTRY_ONLY" and target == "ALLOW_ANY":
+        order = "loosen"
+    elif live_policy != target or (live_inc, live_exc) != (rendered.include, rendered.exclude):
+        order = "tighten"
+    else:
+        order = "same"
+    egress_step = Step("egress", "apply the egress objects (chart/)", rendered.egress, list(wanted))
+    wait_step = Step("wait", "wait until the egress objects exist", "", list(wanted))
+    steps = [egress_step, wait_step] if wanted else []
+    if rendered.istio is not None:
+        source = env.istio.describe() if env.istio else "recorded render"
+        istio_step = Step("istio", f"apply the Istio chart ({source})", rendered.istio)
+        steps = [istio_step, *steps] if order == "loosen" else [*steps, istio_step]
+    if to_prune:
+        steps.append(
+            Step("prune", "delete owned objects no longer in the inventory", refs=to_prune)
+        )
+    istio_count = len(parse_manifests(rendered.istio)) if rendered.istio else 0
+    return DeployPlan(
+        live_policy,
+        target,
+        live_inc,
+        live_exc,
+        rendered.include,
+        rendered.exclude,
+        order,
+        kinds,
+        istio_count,
+        to_prune,
+        steps,
+        revision,
+    )
+
+
+def describe(p: DeployPlan, rendered: Rendered, *, dry_run: bool) -> list[str]:
+    env = rendered.env
+    lines = [f"plan for {env.name}: context {env.context}, namespace {env.namespace}"]
+    if p.live_policy != p.target_policy:
+        lines.append(f"  {'mesh policy':<16}{p.live_policy} → {p.target_policy}")
+    else:
+        lines.append(f"  {'mesh policy':<16}{p.target_policy} (unchanged)")
+    if rendered.istio is None:
+        lines.append(f"  {'capture':<16}not applied (no istio.chart in the environment)")
+    elif p.capture_changed:
+        if p.live_include is None and p.live_exclude is None:
+            live = "no live injector ConfigMap"
+            lines.append(
+                f"  {'capture':<16}({live}) → include {p.target_include}; exclude "
+                f"{p.target_exclude or '(none)'}"
+            )
+        else:
+            lines.append(
+                f"  {'capture':<16}include {p.live_include} → {p.target_include}; "
+                f"exclude {p.live_exclude or '(none)'} → {p.target_exclude or '(none)'}"
+            )
+    else:
+        lines.append(
+            f"  {'capture':<16}include {p.target_include}; exclude "
+            f"{p.target_exclude or '(none)'} (unchanged)"
+        )
+    for kind, c in p.kinds.items():
+        if not (c.create or c.change or c.delete or c.unchanged):
             continue
-        progress(title)
-        args = ["apply", "--filename", "-"]
+        parts = []
+        for verb, items in (("create", c.create), ("change", c.change), ("delete", c.delete)):
+            if items:
+                shown = ", ".join(items[:6]) + (
+                    f", … {len(items) - 6} more" if len(items) > 6 else ""
+                )
+                parts.append(f"{verb} {len(items)} ({shown})")
+        if c.unchanged:
+            parts.append(f"unchanged {len(c.unchanged)}")
+        lines.append(f"  {kind:<16}{'; '.join(parts)}")
+    if rendered.istio is not None:
+        lines.append(f"  {'Istio chart':<16}apply {p.istio_objects} objects")
+    else:
+        lines.append(
+            f"  {'Istio chart':<16}none: the mesh policy and capture ranges are NOT applied, "
+            "only the egress objects"
+        )
+    order = {
+        "tighten": "tightening: entries first, then the mesh policy",
+        "loosen": "loosening: the mesh policy first, then the entries",
+        "same": "policy unchanged: entries first",
+    }[p.order]
+    lines.append(f"  {'order':<16}{order}")
+    for i, s in enumerate(p.steps, 1):
+        lines.append(f"    {i}. {s.title}")
+    if dry_run:
+        lines.append("  dry run: kubectl --dry-run=server, nothing changes")
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Applying
+
+
+@dataclass
+class DeployReport:
+    plan: DeployPlan
+    dry_run: bool
+    applied: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    started: str = ""
+    record: Path | None = None
+    stale: list[Workload] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
+
+
+def _apply(
+    kube: Kube, manifests: str, *, title: str, dry_run: bool, progress: Progress
+) -> list[str]:
+    args = ["apply", "--filename", "-"]
+    if dry_run:
+        args.append("--dry-run=server")
+    res = kube.run(args, step=title, stdin=manifests)
+    lines = [line for line in res.stdout.splitlines() if line.strip()]
+    for line in lines:
+        progress(f"    {line}")
+    return lines
+
+
+def _wait_exist(
+    kube: Kube, refs: list[ObjRef], *, title: str, timeout: float, progress: Progress
+) -> None:
+    """Poll until every applied object can be read back (the API server has it)."""
+    deadline = time.monotonic() + timeout
+    missing = list(refs)
+    while missing:
+        by_ns: dict[str, list[ObjRef]] = {}
+        for r in missing:
+            by_ns.setdefault(r.namespace, []).append(r)
+        still: list[ObjRef] = []
+        for ns, group in by_ns.items():
+            kinds = sorted({EGRESS_KINDS[r.kind] for r in group})
+            live = {
+                _ref(o, ns)
+                for o in kube.items(
+                    ["get", ",".join(kinds), "--selector", OWNED], step=title, namespace=ns
+                )
+            }
+            still += [r for r in group if r not in live]
+        missing = still
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise ToolError(
+                title,
+                ["kubectl", "get"],
+                None,
+                "not there after the apply: " + ", ".join(map(str, missing[:5])),
+            )
+        progress(f"    waiting for {len(missing)} object(s)")
+        time.sleep(0.5)
+
+
+def _prune(
+    kube: Kube, refs: list[ObjRef], *, title: str, dry_run: bool, progress: Progress
+) -> list[str]:
+    out = []
+    by_ns: dict[str, list[ObjRef]] = {}
+    for r in refs:
+        by_ns.setdefault(r.namespace, []).append(r)
+    for ns, group in sorted(by_ns.items()):
+        args = [
+            "delete",
+            *(f"{EGRESS_KINDS[r.kind]}/{r.name}" for r in group),
+            "--ignore-not-found",
+            "--wait=false",
+        ]
         if dry_run:
             args.append("--dry-run=server")
-        res = kubectl(
-            args, step=title, context=env.context, namespace=env.namespace, stdin=step.manifests
-        )
+        res = kube.run(args, step=f"{title}: {', '.join(map(str, group))}", namespace=ns)
         for line in res.stdout.splitlines():
             if line.strip():
-                report.applied.append(line)
-                progress(f"  {line}")
+                out.append(line)
+                progress(f"    {line}")
+    return out
+
+
+def deploy(
+    rendered: Rendered,
+    *,
+    dry_run: bool,
+    confirm: Callable[[list[str]], bool],
+    progress: Progress = _quiet,
+    prune: bool = True,
+    wait_timeout: float = 60.0,
+    kube: Kube | None = None,
+) -> DeployReport:
+    kube = kube or Kube.for_env(rendered)
+    guard_context(kube, rendered)
+    p = make_plan(rendered, kube, prune=prune)
+    if not confirm(describe(p, rendered, dry_run=dry_run)):
+        raise UsageError("deploy not confirmed; nothing was applied")
+    report = DeployReport(p, dry_run, started=_now())
+    for i, s in enumerate(p.steps, 1):
+        title = f"step {i}/{len(p.steps)}: {s.title}"
+        progress(title)
+        if s.name in ("egress", "istio"):
+            report.applied += _apply(
+                kube, s.manifests, title=title, dry_run=dry_run, progress=progress
+            )
+        elif s.name == "wait" and not dry_run:
+            _wait_exist(kube, s.refs, title=title, timeout=wait_timeout, progress=progress)
+        elif s.name == "prune":
+            report.deleted += _prune(kube, s.refs, title=title, dry_run=dry_run, progress=progress)
+    if not dry_run and rendered.istio is not None and p.capture_changed:
+        report.stale = stale_workloads(kube, p.revision, report.started)
     return report
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------
+# diff
+
+
+def diff(
+    rendered: Rendered, *, prune: bool = True, kube: Kube | None = None
+) -> tuple[bool, list[str]]:
+    """`kubectl diff` of both renders, plus the owned objects a deploy would delete."""
+    kube = kube or Kube.for_env(rendered)
+    guard_context(kube, rendered)
+    out: list[str] = []
+    changed = False
+    renders = [("egress objects", rendered.egress)]
+    if rendered.istio is not None:
+        renders.append(("Istio chart", rendered.istio))
+    for title, text in renders:
+        if not text.strip():
+            continue
+        res = kube.run(
+            ["diff", "--filename", "-"], step=f"kubectl diff ({title})", stdin=text, check=False
+        )
+        if res.returncode > 1:
+            raise ToolError(
+                f"kubectl diff ({title})", res.argv, res.returncode, res.stderr or res.stdout
+            )
+        if res.returncode == 1:
+            changed = True
+            out += res.stdout.splitlines()
+    if prune:
+        egress_objs = parse_manifests(rendered.egress)
+        wanted = {_ref(o, kube.namespace) for o in egress_objs}
+        namespaces = {kube.namespace} | {r.namespace for r in wanted}
+        gone = sorted(
+            {_ref(o, kube.namespace) for o in live_owned(kube, namespaces)} - wanted,
+            key=lambda r: (r.kind, r.namespace, r.name),
+        )
+        for r in gone:
+            changed = True
+            out.append(f"would delete {r} (owned by egressctl, no longer in the inventory)")
+    return changed, out
+
+
+# ---------------------------------------------------------------------------
+# Workloads whose sidecars still carry the old capture ranges
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    kind: str
+    namespace: str
+    name: str
+    oldest_pod: str
+
+    def ref(self) -> str:
+        return f"{self.kind.lower()}/{self.name}"
+
+
+def injected_namespaces(kube: Kube, revision: str | None) -> list[str]:
+    selectors = (
+        [f"istio.io/rev={revision}"]
+        if revision
+        else ["istio-injection=enabled", "istio.io/rev=default"]
+    )
+    found: set[str] = set()
+    for sel in selectors:
+        for ns in kube.items(
+            ["get", "namespaces", "--selector", sel], step="list injection-enabled namespaces"
+        ):
+            found.add(ns["metadata"]["name"])
+    return sorted(found)
+
+
+def stale_workloads(kube: Kube, revision: str | None, since: str) -> list[Workload]:
+    """Deployments, StatefulSets and DaemonSets in injection-enabled namespaces with a
+    pod created before ``since`` (the moment the injector ConfigMap changed)."""
+    out: list[Workload] = []
+    for ns in injected_namespaces(kube, revision):
+        workloads = kube.items(
+            ["get", ",".join(WORKLOAD_KINDS)],
+            step=f"list workloads in namespace {ns}",
+            namespace=ns,
+        )
+        pods = kube.items(["get", "pods"], step=f"list pods in namespace {ns}", namespace=ns)
+        for w in workloads:
+            selector = ((w.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            if not selector:
+                continue
+            stamps = [
+                str(p["metadata"].get("creationTimestamp", ""))
+                for p in pods
+                if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+            ]
+            old = sorted(s for s in stamps if s and s < since)
+            if old:
+                out.append(Workload(w["kind"], ns, w["metadata"]["name"], old[0]))
+    return out
+
+
+def restart(
+    kube: Kube, workloads: list[Workload], *, progress: Progress = _quiet, timeout: str = "300s"
+) -> list[str]:
+    """`kubectl rollout restart`, namespace by namespace, then `rollout status` each."""
+    done: list[str] = []
+    by_ns: dict[str, list[Workload]] = {}
+    for w in workloads:
+        by_ns.setdefault(w.namespace, []).append(w)
+    for n, (ns, group) in enumerate(sorted(by_ns.items()), 1):
+        progress(f"restart {n}/{len(by_ns)}: namespace {ns} ({len(group)} workload(s))")
+        kube.run(
+            ["rollout", "restart", *(w.ref() for w in group)],
+            step=f"restart workloads in namespace {ns}",
+            namespace=ns,
+        )
+        for w in group:
+            kube.run(
+                ["rollout", "status", w.ref(), f"--timeout={timeout}"],
+                step=f"wait for {w.ref()} in namespace {ns}",
+                namespace=ns,
+            )
+            progress(f"    {w.ref()} rolled out")
+            done.append(f"{ns}/{w.ref()}")
+    return done
+
+
+# ---------------------------------------------------------------------------
+# History and rollback
+
+
+def _digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _git_commit(folder: Path) -> str | None:
+    if shutil.which("git") is None:
+        return None
+    try:
+        res = run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"], step="read the git commit", check=False
+        )
+    except ToolError:
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def record(rendered: Rendered, report: DeployReport, out: Path, *, source: str = "deploy") -> Path:
+    """Keep the renders and a record of a successful deploy; the last ten are kept."""
+    history = out / "history"
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    ident = f"{stamp}-{_digest(rendered.values_text)[7:15]}"
+    folder = history / ident
+    files = rendered.files()
+    doc = {
+        "id": ident,
+        "time": report.started,
+        "source": source,
+        "environment": rendered.env.name,
+        "context": rendered.env.context,
+        "namespace": rendered.env.namespace,
+        "gitCommit": _git_commit(Path(rendered.env.file).resolve().parent),
+        "policy": rendered.policy,
+        "includeIPRanges": rendered.include,
+        "excludeIPRanges": rendered.exclude,
+        "revision": report.plan.revision,
+        "digests": {name: _digest(text) for name, text in files.items()},
+    }
+    write_all_atomic(folder, files)
+    write_atomic(folder / "record.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    entries = sorted(p for p in history.iterdir() if (p / "record.json").is_file())
+    for old in entries[:-HISTORY_KEEP]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def history(out: Path) -> list[dict[str, Any]]:
+    folder = out / "history"
+    if not folder.is_dir():
+        return []
+    out_list = []
+    for p in sorted(folder.iterdir()):
+        rec = p / "record.json"
+        if rec.is_file():
+            out_list.append(json.loads(rec.read_text(encoding="utf-8")))
+    return out_list
+
+
+def load_record(out: Path, ident: str | None, rendered_env: Any) -> tuple[Rendered, str]:
+    """A recorded render, ready for the same ordered deploy.  Without ``ident``: the one
+    before the newest (the newest is what is deployed now)."""
+    records = history(out)
+    if not records:
+        raise UsageError(f"no deploy history under {out / 'history'}: nothing to roll back to")
+    if ident is None:
+        if len(records) < 2:
+            raise UsageError(
+                f"only one deploy recorded under {out / 'history'} ({records[0]['id']}): "
+                "there is no earlier one to roll back to"
+            )
+        chosen = records[-2]
+    else:
+        matches = [r for r in records if r["id"] == ident or r["id"].startswith(ident)]
+        if len(matches) != 1:
+            known = ", ".join(r["id"] for r in records)
+            raise UsageError(f"no single recorded deploy matches {ident!r}; known: {known}")
+        chosen = matches[0]
+    folder = out / "history" / chosen["id"]
+    texts = {}
+    for name, digest in chosen["digests"].items():
+        text = (folder / name).read_text(encoding="utf-8")
+        if _digest(text) != digest:
+            raise UsageError(f"{folder / name} does not match its recorded digest; refusing")
+        texts[name] = text
+    return Rendered(
+        env=rendered_env,
+        policy=chosen["policy"],
+        include=chosen["includeIPRanges"],
+        exclude=chosen["excludeIPRanges"],
+        values_text=texts["values.yaml"],
+        egress=texts["egress.yaml"],
+        istio=texts.get("istio.yaml"),
+        api_version="(recorded)",
+        api_reason=f"recorded deploy {chosen['id']}",
+        verified=None,
+        istio_chart=None,
+    ), str(chosen["id"])
+
+
+def revision_of_istio(text: str | None) -> str | None:
+    if not text:
+        return None
+    _, _, rev = find_configmaps(parse_manifests(text), None)
+    return rev

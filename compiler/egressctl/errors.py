@@ -139,6 +139,13 @@ class UsageError(EgressError):
     exit_code = ExitCode.USAGE
 
 
+class VerificationError(EgressError):
+    """The Istio render does not carry what was compiled (the environment's chart or
+    values files are wrong for egressctl's purpose)."""
+
+    exit_code = ExitCode.INVALID
+
+
 @dataclass(eq=False)
 class InventoryError(EgressError):
     """The input files are invalid; carries every finding, not only the first."""

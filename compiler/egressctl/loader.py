@@ -36,7 +36,7 @@ from egressctl.errors import (
     format_path,
 )
 from egressctl.model import Environment, Inventory, IstioChart
-from egressctl.parse import Reader, parse_environment, parse_inventory, type_name
+from egressctl.parse import EnvSpec, Reader, parse_environment, parse_inventory, type_name
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ALIAS_EXPANSION = 10_000  # values that aliases may add to a document
@@ -568,6 +568,7 @@ def load_environment(
             istio=istio,
             inventory=inv,
             cluster=spec.cluster,
+            kubeconfig=str((folder / spec.kubeconfig).resolve()) if spec.kubeconfig else None,
         )
 
     def cluster_rules(inv: Inventory) -> list[Problem]:
@@ -580,35 +581,45 @@ def load_environment(
     return environment_of(inventory), findings
 
 
-def _istio(spec: Any, folder: Path, shown: str, problems: list[Problem]) -> IstioChart | None:
+def _istio(spec: EnvSpec, folder: Path, shown: str, problems: list[Problem]) -> IstioChart | None:
     if spec.istio_chart is None:
         return None
-    chart = folder / spec.istio_chart
-    if not chart.exists():
-        problems.append(
-            Problem(
-                "file-missing",
-                Severity.ERROR,
-                ("istio", "chart"),
-                f"Istio chart {spec.istio_chart!r} not found (looked for {chart.resolve()})",
-                layer=shown,
+    chart = spec.istio_chart
+    if spec.istio_repo is None:
+        local = folder / spec.istio_chart
+        if not local.exists():
+            problems.append(
+                error(
+                    "file-missing",
+                    ("istio", "chart"),
+                    f"Istio chart {spec.istio_chart!r} not found (looked for {local.resolve()})",
+                    "a local chart folder or .tgz, relative to this file; or add `repo:` for a "
+                    "chart from a repository",
+                    layer=shown,
+                )
             )
-        )
+        chart = str(local.resolve())
     values = []
     for i, rel in enumerate(spec.istio_values):
         p = folder / rel
         if not p.is_file():
             problems.append(
-                Problem(
+                error(
                     "file-missing",
-                    Severity.ERROR,
                     ("istio", "values", i),
                     f"values file {rel!r} not found (looked for {p.resolve()})",
                     layer=shown,
                 )
             )
         values.append(str(p.resolve()))
-    return IstioChart(str(chart.resolve()), spec.istio_release, tuple(values))
+    return IstioChart(
+        chart=chart,
+        release=spec.istio_release,
+        values=tuple(values),
+        repo=spec.istio_repo,
+        version=spec.istio_version,
+        revision=spec.istio_revision,
+    )
 
 
 def _shown(path: Path, base: Path) -> str:

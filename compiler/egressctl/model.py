@@ -140,9 +140,17 @@ class Inventory:
 
 @dataclass(frozen=True, slots=True)
 class IstioChart:
-    chart: str  # absolute path of a chart folder or .tgz
+    chart: str  # absolute path of a chart folder or .tgz; the chart's name with `repo`
     release: str
     values: tuple[str, ...]  # absolute paths of the team's values files
+    repo: str | None = None  # a chart repository URL (helm template --repo)
+    version: str | None = None  # the chart version in that repository
+    revision: str | None = None  # an Istio revision (ConfigMaps istio-REV, …); None: detect
+
+    def describe(self) -> str:
+        if self.repo:
+            return f"{self.chart} {self.version or '(latest)'} from {self.repo}"
+        return self.chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +159,8 @@ class Environment:
     file: str
     context: str
     namespace: str
-    api_version: str
+    api_version: str | None  # None: what the Istio chart serves (v1 without one)
     istio: IstioChart | None
     inventory: Inventory
     cluster: ClusterRanges = ClusterRanges()
+    kubeconfig: str | None = None

@@ -16,7 +16,6 @@ from typing import Any
 from egressctl.errors import Anchor, KeyPath, Problem, error, warning
 from egressctl.model import (
     API_VERSIONS,
-    DEFAULT_API_VERSION,
     DEFAULT_PROTOCOL_BY_PORT,
     PROTOCOLS,
     Capture,
@@ -59,10 +58,11 @@ ENV_KEYS = (
     "egress",
     "inventory",
     "istio",
+    "kubeconfig",
     "namespace",
     "networkingApiVersion",
 )
-ISTIO_KEYS = ("chart", "release", "values")
+ISTIO_KEYS = ("chart", "release", "repo", "revision", "values", "version")
 CLUSTER_KEYS = ("podCIDRs", "serviceCIDRs")
 
 _PORT_RE = re.compile(r"^\s*(\d+)\s*(?:/\s*([A-Za-z0-9_-]*)\s*)?$")
@@ -564,12 +564,16 @@ class EnvSpec:
     inventory: tuple[str, ...]
     context: str
     namespace: str
-    api_version: str
+    api_version: str | None
     istio_chart: str | None
     istio_release: str
     istio_values: tuple[str, ...]
     egress: dict[str, Any] | None
     cluster: ClusterRanges
+    istio_repo: str | None = None
+    istio_version: str | None = None
+    istio_revision: str | None = None
+    kubeconfig: str | None = None
 
 
 def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
@@ -589,7 +593,7 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
         r.err("inventory-empty", ("inventory",), "no inventory files listed")
     context = r.string(m, "context", (), required=True)
     namespace = r.string(m, "namespace", ()) or "istio-system"
-    api = DEFAULT_API_VERSION
+    api: str | None = None
     api_text = r.string(m, "networkingApiVersion", ())
     if api_text is not None:
         short = api_text.strip().removeprefix("networking.istio.io/")
@@ -605,12 +609,29 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
     chart: str | None = None
     release = "istiod"
     values: tuple[str, ...] = ()
+    repo: str | None = None
+    version: str | None = None
+    revision: str | None = None
     istio = r.get(m, "istio", (), dict)
     if istio is not None:
         r.fields(istio, ("istio",), ISTIO_KEYS)
         chart = r.string(istio, "chart", ("istio",), required=True)
         release = r.string(istio, "release", ("istio",)) or "istiod"
         values = tuple(r.strings(istio, "values", ("istio",)) or ())
+        repo = r.string(istio, "repo", ("istio",))
+        raw_version = istio.get("version")
+        if isinstance(raw_version, (int, float)) and not isinstance(raw_version, bool):
+            version = str(raw_version)  # `version: 1.28` read as a number
+        else:
+            version = r.string(istio, "version", ("istio",))
+        revision = r.string(istio, "revision", ("istio",))
+        if version is not None and repo is None:
+            r.err(
+                "istio-version-without-repo",
+                ("istio", "version"),
+                "`version` applies to a chart from a repository",
+                "add `repo: <chart repository URL>`, or drop `version` for a local chart",
+            )
     egress = r.get(m, "egress", (), dict)
     cluster = ClusterRanges()
     raw_cluster = r.get(m, "cluster", (), dict)
@@ -620,8 +641,21 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
             tuple(r.cidrs(raw_cluster, "podCIDRs", ("cluster",)) or ()),
             tuple(r.cidrs(raw_cluster, "serviceCIDRs", ("cluster",)) or ()),
         )
+    kubeconfig = r.string(m, "kubeconfig", ())
     if context is None or inventory is None:
         return None
     return EnvSpec(
-        tuple(inventory), context, namespace, api, chart, release, values, egress, cluster
+        tuple(inventory),
+        context,
+        namespace,
+        api,
+        chart,
+        release,
+        values,
+        egress,
+        cluster,
+        repo,
+        version,
+        revision,
+        kubeconfig,
     )

@@ -1,4 +1,5 @@
-"""Compile an environment and render both charts with the same generated values."""
+"""Compile an environment and render both charts with the same generated values; prove
+that the Istio render carries the compiled policy and capture ranges."""
 
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ import yaml
 
 from egressctl import emit, plan
 from egressctl.errors import UsageError
-from egressctl.model import Environment
-from egressctl.runners import helm_template
+from egressctl.istio import (
+    ChartInfo,
+    Verified,
+    chart_info,
+    info_from,
+    served_api_version,
+    verify_render,
+)
+from egressctl.model import DEFAULT_API_VERSION, Environment, IstioChart
+from egressctl.runners import find_helm, helm_template, run
 
 EGRESS_RELEASE = "egress"
 
@@ -33,12 +42,19 @@ def default_chart() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """Everything deploy needs: what to apply, and what it means."""
+
     env: Environment
-    plan: plan.Plan
-    values: dict[str, Any]
+    policy: str
+    include: str
+    exclude: str
     values_text: str
     egress: str
     istio: str | None
+    api_version: str
+    api_reason: str
+    verified: Verified | None = None
+    istio_chart: ChartInfo | None = None
 
     def files(self) -> dict[str, str]:
         out = {"values.yaml": self.values_text, "egress.yaml": self.egress}
@@ -47,10 +63,33 @@ class Rendered:
         return out
 
 
-def compile_environment(env: Environment) -> tuple[plan.Plan, dict[str, Any], str]:
+def istio_chart_info(chart: IstioChart) -> ChartInfo:
+    if chart.repo is None:
+        return chart_info(chart.chart)
+    argv: list[str | Path] = [find_helm(), "show", "chart", chart.chart, "--repo", chart.repo]
+    if chart.version:
+        argv += ["--version", chart.version]
+    text = run(argv, step=f"read Chart.yaml of {chart.describe()}").stdout
+    try:
+        return info_from(yaml.safe_load(text) or {})
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{chart.describe()}: Chart.yaml does not parse ({exc})") from None
+
+
+def resolve_api_version(env: Environment) -> tuple[str, str, ChartInfo | None]:
+    """The environment's choice, else what its Istio chart serves, else v1."""
+    info = istio_chart_info(env.istio) if env.istio is not None else None
+    if env.api_version is not None:
+        return env.api_version, f"set in {env.file}", info
+    if info is not None:
+        api, reason = served_api_version(info)
+        return api, reason, info
+    return DEFAULT_API_VERSION, "the default (no Istio chart in the environment)", None
+
+
+def compile_environment(env: Environment, api_version: str) -> tuple[plan.Plan, str]:
     p = plan.build(env.inventory)
-    doc = emit.values(p, env.api_version)
-    return p, doc, emit.dump(doc, env.inventory.sources)
+    return p, emit.dump(emit.values(p, api_version), env.inventory.sources)
 
 
 def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
@@ -59,7 +98,8 @@ def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
         raise UsageError(
             f"egressctl's chart is not at {chart_dir}: set EGRESSCTL_CHART or pass --chart"
         )
-    p, doc, text = compile_environment(env)
+    api, reason, info = resolve_api_version(env)
+    p, text = compile_environment(env, api)
     egress = helm_template(
         EGRESS_RELEASE,
         chart_dir,
@@ -67,17 +107,40 @@ def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
         values_text=text,
         step="render chart/ (egress objects)",
     )
-    istio = None
+    istio_text = None
+    verified = None
     if env.istio is not None:
-        istio = helm_template(
+        istio_text = helm_template(
             env.istio.release,
             env.istio.chart,
             namespace=env.namespace,
             values_text=text,
             values_files=env.istio.values,
-            step=f"render the Istio chart ({env.istio.chart})",
+            repo=env.istio.repo,
+            version=env.istio.version,
+            step=f"render the Istio chart ({env.istio.describe()})",
         )
-    return Rendered(env, p, doc, text, egress, istio)
+        verified = verify_render(
+            parse_manifests(istio_text),
+            policy=p.policy.value,
+            include=p.include_ip_ranges,
+            exclude=p.exclude_ip_ranges,
+            revision=env.istio.revision,
+            chart=env.istio.describe(),
+        )
+    return Rendered(
+        env=env,
+        policy=p.policy.value,
+        include=p.include_ip_ranges,
+        exclude=p.exclude_ip_ranges,
+        values_text=text,
+        egress=egress,
+        istio=istio_text,
+        api_version=api,
+        api_reason=reason,
+        verified=verified,
+        istio_chart=info,
+    )
 
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -85,10 +148,17 @@ _TRAILING_WS = re.compile(r"[ \t]+$", re.MULTILINE)
 
 
 def parse_manifests(text: str) -> list[dict[str, Any]]:
-    """Rendered YAML → objects.  Trailing whitespace is stripped first: the 1.1-era
-    Istio chart emits trailing tabs that PyYAML rejects."""
-    docs = yaml.load_all(_TRAILING_WS.sub("", text), Loader=_SafeLoader)
-    return [d for d in docs if isinstance(d, dict)]
+    """Rendered YAML → objects (``List`` objects unwrapped).  Trailing whitespace is
+    stripped first: the 1.1-era Istio chart emits trailing tabs that PyYAML rejects."""
+    out: list[dict[str, Any]] = []
+    for doc in yaml.load_all(_TRAILING_WS.sub("", text), Loader=_SafeLoader):
+        if not isinstance(doc, dict):
+            continue
+        if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+            out.extend(d for d in doc["items"] if isinstance(d, dict))
+        else:
+            out.append(doc)
+    return out
 
 
 def kind_counts(text: str) -> dict[str, int]:
@@ -98,15 +168,25 @@ def kind_counts(text: str) -> dict[str, int]:
 
 def summary(r: Rendered) -> dict[str, Any]:
     """What a person (or a script, as JSON) wants to know about one render."""
-    g = r.values["global"]
+    v = r.verified
     return {
         "environment": r.env.name,
         "context": r.env.context,
         "namespace": r.env.namespace,
-        "policy": r.plan.policy.value,
-        "includeIPRanges": g["proxy"]["includeIPRanges"],
-        "excludeIPRanges": g["proxy"]["excludeIPRanges"],
-        "networkingApiVersion": r.values["networkingApiVersion"],
+        "policy": r.policy,
+        "includeIPRanges": r.include,
+        "excludeIPRanges": r.exclude,
+        "networkingApiVersion": f"{emit.GROUP}/{r.api_version}",
+        "networkingApiVersionReason": r.api_reason,
         "egressObjects": kind_counts(r.egress),
         "istioObjects": None if r.istio is None else kind_counts(r.istio),
+        "istioChart": None
+        if r.istio_chart is None
+        else {
+            "name": r.istio_chart.name,
+            "version": r.istio_chart.version,
+            "generation": v.generation.value if v else None,
+            "revision": v.revision if v else None,
+            "verified": [v.mesh_configmap, v.injector_configmap] if v else [],
+        },
     }

@@ -137,18 +137,23 @@ def helm_template(
     namespace: str,
     values_text: str,
     values_files: Sequence[str | Path] = (),
+    repo: str | None = None,
+    version: str | None = None,
     step: str,
     helm: str | None = None,
 ) -> str:
-    """``helm template RELEASE CHART -n NS -f <team files>… -f <generated values>``.
-
-    The generated values come last so they win over the team's own files."""
+    """``helm template RELEASE CHART [--repo R [--version V]] -n NS -f <team files>…
+    -f <generated values>``: the generated values come last, so they win."""
     exe = helm or find_helm()
     helm_version(exe)
     with tempfile.TemporaryDirectory(prefix="egressctl-") as tmp:
         generated = Path(tmp) / "egressctl-values.yaml"
         generated.write_text(values_text, encoding="utf-8")
         argv: list[str | Path] = [exe, "template", release, chart, "--namespace", namespace]
+        if repo:
+            argv += ["--repo", repo]
+            if version:
+                argv += ["--version", version]
         for f in values_files:
             argv += ["--values", f]
         argv += ["--values", generated]

@@ -208,14 +208,30 @@ def env_schema() -> dict[str, Any]:
                     {
                         "chart": {
                             "type": "string",
-                            "description": "Istio chart folder or .tgz, relative.",
+                            "description": "Istio chart folder or .tgz (relative), or the "
+                            "chart's name in `repo`.",
+                        },
+                        "repo": {"type": "string", "description": "A chart repository URL."},
+                        "version": {
+                            "type": ["string", "number"],
+                            "description": "The chart version in `repo`.",
                         },
                         "release": {"type": "string", "description": "Default istiod."},
+                        "revision": {
+                            "type": "string",
+                            "description": "Istio revision (ConfigMaps istio-REV); "
+                            "default: found in the render.",
+                        },
                         "values": _strings("Your Istio values files, relative to this file."),
                     },
                     parse.ISTIO_KEYS,
                     required=["chart"],
                 ),
+                "kubeconfig": {
+                    "type": "string",
+                    "description": "kubeconfig file, relative to this file "
+                    "(default: $KUBECONFIG, then ~/.kube/config).",
+                },
                 "egress": overrides,
                 "cluster": _strict(
                     {

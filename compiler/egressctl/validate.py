@@ -88,6 +88,12 @@ RULES: tuple[Rule, ...] = (
     Rule("key-missing", "error", "a required key is missing", "a service without `host`"),
     Rule("inventory-empty", "error", "an environment that lists no inventory", "`inventory: []`"),
     Rule(
+        "istio-version-without-repo",
+        "error",
+        "`istio.version` without `istio.repo`",
+        "`istio: {chart: ./istiod, version: 1.28.0}`",
+    ),
+    Rule(
         "api-version-invalid",
         "error",
         "an unknown networking API version",

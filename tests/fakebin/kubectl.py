@@ -1,17 +1,22 @@
-"""A recording kubectl stand-in for egressctl's tests (stdlib + PyYAML only).
+"""A recording kubectl stand-in for egressctl's tests: a tiny cluster kept in a JSON file.
 
-Every call appends {"argv": [...], "stdin": "..."} as one JSON line to
-$FAKE_KUBECTL_LOG.  Its answers come from the JSON file $FAKE_KUBECTL_STATE:
+Every call appends {"argv": [...], "stdin": "..."} as one JSON line to $FAKE_KUBECTL_LOG.
+The cluster is the JSON file $FAKE_KUBECTL_STATE:
 
-    {"context": "kind-dev",                        # config current-context
-     "configmaps": {"istio-system/istio": {...}},  # get configmap NAME -o json
-     "fail": [{"args": ["apply"], "stdin": "kind: ConfigMap",
-               "exit": 1, "stderr": "boom"}]}      # injected failures
+    {"context": "kind-dev",                 # config current-context
+     "objects": [ {k8s object}, … ],        # what get/apply/diff/delete work on
+     "crds": "/path/crd-all.gen.yaml",      # get customresourcedefinitions
+     "fail": [{"args": ["apply"], "stdin": "kind: ConfigMap", "exit": 1, "stderr": "…",
+               "times": 1}]}                # injected failures (times: how often; default always)
 
-A failure rule matches when every word of "args" is in argv and "stdin" (if given)
-is in the input.  `apply` answers the way kubectl does, one line per object.
+A failure rule matches when every word of "args" is in argv and "stdin" (if given) is in
+the input.  Supported: config current-context; get (by kind list, name, -l selector,
+-n/-A, -f -, --ignore-not-found, -o json|name); apply -f - [--dry-run=server]; diff -f -;
+delete KIND NAME… / KIND/NAME…; rollout restart|status.  Uses PyYAML only.
 """
 
+import datetime
+import difflib
 import json
 import os
 import sys
@@ -19,16 +24,105 @@ from pathlib import Path
 
 import yaml
 
+KINDS = {
+    "serviceentries": ("ServiceEntry", "networking.istio.io"),
+    "serviceentry": ("ServiceEntry", "networking.istio.io"),
+    "se": ("ServiceEntry", "networking.istio.io"),
+    "virtualservices": ("VirtualService", "networking.istio.io"),
+    "virtualservice": ("VirtualService", "networking.istio.io"),
+    "destinationrules": ("DestinationRule", "networking.istio.io"),
+    "destinationrule": ("DestinationRule", "networking.istio.io"),
+    "configmaps": ("ConfigMap", ""),
+    "configmap": ("ConfigMap", ""),
+    "cm": ("ConfigMap", ""),
+    "deployments": ("Deployment", "apps"),
+    "deployment": ("Deployment", "apps"),
+    "statefulsets": ("StatefulSet", "apps"),
+    "statefulset": ("StatefulSet", "apps"),
+    "daemonsets": ("DaemonSet", "apps"),
+    "daemonset": ("DaemonSet", "apps"),
+    "pods": ("Pod", ""),
+    "pod": ("Pod", ""),
+    "namespaces": ("Namespace", ""),
+    "namespace": ("Namespace", ""),
+}
+CLUSTER_SCOPED = {"Namespace"}
+VALUE_FLAGS = {
+    "--context",
+    "--namespace",
+    "-n",
+    "--kubeconfig",
+    "--output",
+    "-o",
+    "--filename",
+    "-f",
+    "--selector",
+    "-l",
+    "--timeout",
+}
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def kind_of(resource):
+    base = resource.split(".", 1)[0].lower()
+    if base not in KINDS:
+        raise SystemExit(f'error: the server doesn\'t have a resource type "{resource}"')
+    return KINDS[base]
+
+
+def group_of(obj):
+    api = obj.get("apiVersion", "v1")
+    return api.split("/")[0] if "/" in api else ""
+
+
+def ref(obj):
+    group = group_of(obj)
+    kind = obj["kind"].lower() + (f".{group}" if group else "")
+    return f"{kind}/{obj['metadata']['name']}"
+
+
+def key(obj):
+    meta = obj["metadata"]
+    ns = "" if obj["kind"] in CLUSTER_SCOPED else meta.get("namespace", "")
+    return (obj["kind"], ns, meta["name"])
+
+
+def matches(obj, selector):
+    labels = obj.get("metadata", {}).get("labels") or {}
+    for term in filter(None, (selector or "").split(",")):
+        k, _, v = term.partition("=")
+        if labels.get(k) != v:
+            return False
+    return True
+
+
+def comparable(obj):
+    out = {k: v for k, v in obj.items() if k != "status"}
+    meta = dict(out.get("metadata", {}))
+    for k in ("creationTimestamp", "uid", "resourceVersion", "generation"):
+        meta.pop(k, None)
+    out["metadata"] = meta
+    return out
+
 
 def main(argv):
     stdin = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
     with Path(os.environ["FAKE_KUBECTL_LOG"]).open("a", encoding="utf-8") as log:
         log.write(json.dumps({"argv": argv, "stdin": stdin or None}) + "\n")
-    with Path(os.environ["FAKE_KUBECTL_STATE"]).open(encoding="utf-8") as fh:
-        state = json.load(fh)
+    state_path = Path(os.environ["FAKE_KUBECTL_STATE"])
+    state = json.loads(state_path.read_text(encoding="utf-8"))
+    state.setdefault("objects", [])
 
     for rule in state.get("fail", []):
+        if rule.get("times", 1) == 0:
+            continue
         if all(a in argv for a in rule.get("args", [])) and rule.get("stdin", "") in (stdin or ""):
+            if "times" in rule:
+                rule["times"] -= 1
+                state_path.write_text(json.dumps(state), encoding="utf-8")
             sys.stderr.write(rule.get("stderr", "error: injected failure") + "\n")
             return rule.get("exit", 1)
 
@@ -36,25 +130,36 @@ def main(argv):
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a in (
-            "--context",
-            "--namespace",
-            "-n",
-            "--kubeconfig",
-            "--output",
-            "-o",
-            "--filename",
-            "-f",
-        ):
+        if a in VALUE_FLAGS:
             flags[a.lstrip("-")] = argv[i + 1]
             i += 2
             continue
-        if a.startswith("--"):
-            key, _, value = a[2:].partition("=")
-            flags[key] = value or True
+        if a.startswith("--") or a == "-A":
+            k, _, v = a.lstrip("-").partition("=")
+            flags[k] = v or True
         else:
             words.append(a)
         i += 1
+    namespace = flags.get("namespace") or flags.get("n") or "default"
+    selector = flags.get("selector") or flags.get("l")
+    output = flags.get("output") or flags.get("o")
+    objects = state["objects"]
+
+    def save():
+        state_path.write_text(json.dumps(state), encoding="utf-8")
+
+    def docs():
+        found = [d for d in yaml.safe_load_all(stdin or "") if d]
+        for d in found:
+            if d["kind"] == "List":
+                found.extend(d.get("items", []))
+        return [d for d in found if d["kind"] != "List"]
+
+    def place(obj):
+        obj = json.loads(json.dumps(obj))
+        if obj["kind"] not in CLUSTER_SCOPED:
+            obj["metadata"].setdefault("namespace", namespace)
+        return obj
 
     if words[:2] == ["config", "current-context"]:
         if not state.get("context"):
@@ -62,41 +167,133 @@ def main(argv):
             return 1
         print(state["context"])
         return 0
-    namespace = flags.get("namespace") or flags.get("n") or "default"
-    if words[:2] == ["get", "configmap"]:
-        obj = state.get("configmaps", {}).get(f"{namespace}/{words[2]}")
-        if obj is None:
-            if "ignore-not-found" in flags:
-                return 0
-            sys.stderr.write(f'Error from server (NotFound): configmaps "{words[2]}" not found\n')
-            return 1
-        print(
-            json.dumps(
-                {
-                    "apiVersion": "v1",
-                    "kind": "ConfigMap",
-                    "metadata": {"name": words[2], "namespace": namespace},
-                    **obj,
-                }
-            )
-        )
-        return 0
+
     if words[:2] == ["get", "customresourcedefinitions"]:
         with Path(state["crds"]).open(encoding="utf-8") as fh:
             items = [d for d in yaml.safe_load_all(fh) if d]
         print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
         return 0
+
+    if words[:1] == ["get"]:
+        if flags.get("filename") == "-":
+            wanted = {key(place(d)) for d in docs()}
+            items = [o for o in objects if key(o) in wanted]
+        else:
+            kinds = [kind_of(r)[0] for r in words[1].split(",")]
+            names = words[2:]
+            items = [
+                o
+                for o in objects
+                if o["kind"] in kinds
+                and (
+                    o["kind"] in CLUSTER_SCOPED
+                    or "A" in flags
+                    or "all-namespaces" in flags
+                    or o["metadata"].get("namespace") == namespace
+                )
+                and (not names or o["metadata"]["name"] in names)
+                and matches(o, selector)
+            ]
+            if names and len(items) < len(names) and "ignore-not-found" not in flags:
+                sys.stderr.write(
+                    f'Error from server (NotFound): {words[1]} "{names[0]}" not found\n'
+                )
+                return 1
+            if names and len(names) == 1 and len(kinds) == 1 and output == "json":
+                if items:
+                    print(json.dumps(items[0]))
+                return 0
+        if output == "name":
+            for o in items:
+                print(ref(o))
+        else:
+            print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+        return 0
+
     if words[:1] == ["apply"]:
-        docs = [d for d in yaml.safe_load_all(stdin or "") if d]
-        if not docs:
+        new = [place(d) for d in docs()]
+        if not new:
             sys.stderr.write("error: no objects passed to apply\n")
             return 1
-        suffix = " (server dry run)" if flags.get("dry-run") == "server" else ""
-        for d in docs:
-            group = d["apiVersion"].split("/")[0] if "/" in d["apiVersion"] else ""
-            kind = d["kind"].lower() + (f".{group}" if group else "")
-            print(f"{kind}/{d['metadata']['name']} configured{suffix}")
+        dry = flags.get("dry-run") == "server"
+        for obj in new:
+            old = next((o for o in objects if key(o) == key(obj)), None)
+            if old is None:
+                verb = "created"
+                obj["metadata"]["creationTimestamp"] = now()
+                if not dry:
+                    objects.append(obj)
+            elif comparable(old) == comparable(obj):
+                verb = "unchanged"
+            else:
+                verb = "configured"
+                obj["metadata"]["creationTimestamp"] = old["metadata"].get("creationTimestamp")
+                if not dry:
+                    objects[objects.index(old)] = obj
+            print(f"{ref(obj)} {verb}{' (server dry run)' if dry else ''}")
+        if not dry:
+            save()
         return 0
+
+    if words[:1] == ["diff"]:
+        changed = False
+        for obj in (place(d) for d in docs()):
+            old = next((o for o in objects if key(o) == key(obj)), None)
+            a = yaml.safe_dump(comparable(old), sort_keys=True).splitlines() if old else []
+            b = yaml.safe_dump(comparable(obj), sort_keys=True).splitlines()
+            lines = list(
+                difflib.unified_diff(a, b, f"LIVE/{ref(obj)}", f"MERGED/{ref(obj)}", lineterm="")
+            )
+            if lines:
+                changed = True
+                print("\n".join(lines))
+        return 1 if changed else 0
+
+    if words[:1] == ["delete"]:
+        targets = []
+        rest = words[1:]
+        if rest and "/" not in rest[0]:
+            kind = kind_of(rest[0])[0]
+            targets = [(kind, n) for n in rest[1:]]
+        else:
+            targets = [(kind_of(r.split("/")[0])[0], r.split("/")[1]) for r in rest]
+        for kind, name in targets:
+            found = [
+                o
+                for o in objects
+                if o["kind"] == kind
+                and o["metadata"]["name"] == name
+                and (kind in CLUSTER_SCOPED or o["metadata"].get("namespace") == namespace)
+            ]
+            if not found and "ignore-not-found" not in flags:
+                sys.stderr.write(f'Error from server (NotFound): "{name}" not found\n')
+                return 1
+            for o in found:
+                objects.remove(o)
+                print(f"{ref(o)} deleted")
+        save()
+        return 0
+
+    if words[:2] == ["rollout", "restart"]:
+        for r in words[2:]:
+            kind, name = kind_of(r.split("/")[0])[0], r.split("/")[1]
+            for o in objects:
+                if (
+                    o["kind"] == kind
+                    and o["metadata"]["name"] == name
+                    and o["metadata"].get("namespace") == namespace
+                ):
+                    tmpl = o.setdefault("spec", {}).setdefault("template", {})
+                    ann = tmpl.setdefault("metadata", {}).setdefault("annotations", {})
+                    ann["kubectl.kubernetes.io/restartedAt"] = now()
+                    print(f"{ref(o)} restarted")
+        save()
+        return 0
+
+    if words[:2] == ["rollout", "status"]:
+        print(f"{words[2]} successfully rolled out")
+        return 0
+
     sys.stderr.write(f"fake kubectl: unsupported call {argv}\n")
     return 2
 

@@ -1,0 +1,100 @@
+"""Where the Istio chart comes from: a .tgz, a chart repository (served on loopback)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from egressctl.istio import ChartInfo, Generation, served_api_version
+from egressctl.runners import run
+from tests.conftest import MINI_ISTIO, SEED, load_all, write
+
+
+@pytest.fixture
+def chart_repo(tmp_path: Path, helm: str) -> Iterator[str]:
+    """A real Helm chart repository with the istiod stand-in, on 127.0.0.1."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    run([helm, "package", MINI_ISTIO, "--destination", repo], step="helm package")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(repo))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    run([helm, "repo", "index", repo, "--url", url], step="helm repo index")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _env(project: Path, istio: str) -> None:
+    write(project / "values" / "egress.yaml", SEED)
+    write(
+        project / "values" / "dev.yaml",
+        f"inventory: [egress.yaml]\ncontext: kind-dev\nistio:\n{istio}",
+    )
+
+
+def test_chart_from_a_repository(cli, project: Path, chart_repo: str, helm: str) -> None:
+    _env(project, f"  repo: {chart_repo}\n  chart: istiod\n  version: 1.28.0\n")
+    res = cli("render", "--env", "dev")
+    assert res.exit_code == 0, res.stderr
+    assert f"--repo {chart_repo} --version 1.28.0" in res.stderr
+    assert "networking.istio.io/v1: istiod chart 1.28.0 serves v1" in res.stderr
+    names = sorted(
+        o["metadata"]["name"]
+        for o in load_all((project / "build" / "dev" / "istio.yaml").read_text())
+    )
+    assert names == ["istio", "istio-sidecar-injector"]
+
+
+def test_missing_version_in_repository_is_exit_4(
+    cli, project: Path, chart_repo: str, helm: str
+) -> None:
+    _env(project, f"  repo: {chart_repo}\n  chart: istiod\n  version: 9.9.9\n")
+    res = cli("render", "--env", "dev")
+    assert res.exit_code == 4
+    assert "9.9.9" in res.stderr
+    assert not (project / "build").exists()
+
+
+def test_chart_from_a_tgz(cli, project: Path, helm: str, tmp_path: Path) -> None:
+    run([helm, "package", MINI_ISTIO, "--destination", tmp_path], step="helm package")
+    tgz = next(tmp_path.glob("istiod-*.tgz"))
+    shutil.copy(tgz, project / "values" / "istiod.tgz")
+    _env(project, "  chart: istiod.tgz\n")
+    res = cli("render", "--env", "dev")
+    assert res.exit_code == 0, res.stderr
+    assert "istiod chart istiod 1.28.0" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("info", "expected"),
+    [
+        (ChartInfo("istio", "1.1.0", Generation.LEGACY), "v1alpha3"),
+        (ChartInfo("istiod", "1.28.0", Generation.ISTIOD), "v1"),
+        (ChartInfo("istiod", "1.22.0", Generation.ISTIOD), "v1"),
+        (ChartInfo("istiod", "1.21.6", Generation.ISTIOD), "v1beta1"),
+        (ChartInfo("istiod", "1.0.0", Generation.ISTIOD), "v1beta1"),  # a git copy
+        (ChartInfo("my-istio", "3.2.1", None), "v1beta1"),  # a wrapper chart
+    ],
+)
+def test_served_api_version(info: ChartInfo, expected: str) -> None:
+    assert served_api_version(info)[0] == expected
+
+
+def test_explicit_api_version_wins_over_the_chart(cli, project: Path, helm: str) -> None:
+    _env(project, f"  chart: {MINI_ISTIO}\n")
+    dev = project / "values" / "dev.yaml"
+    dev.write_text(dev.read_text() + "networkingApiVersion: v1beta1\n")
+    res = cli("render", "--env", "dev")
+    assert res.exit_code == 0, res.stderr
+    assert "networking.istio.io/v1beta1: set in values/dev.yaml" in res.stderr
