@@ -12,13 +12,13 @@ ORIG_PATH := $(PATH)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export EGRESSCTL_TEST_HELMS := $(CURDIR)/.tools/helm-$(HELM3)/helm:$(CURDIR)/.tools/helm-$(HELM4)/helm
 
-.PHONY: setup tools test test-cluster check lint type chart-lint golden docs render diff deploy clean help
+.PHONY: setup tools test test-cluster test-istio check lint type chart-lint golden docs render diff deploy rollback clean help
 
 help:
 	@echo "make setup render ENV=dev   install everything, render the shipped example"
 	@echo "make check                  lint, types, chart lint and the whole test suite (what CI runs)"
 	@echo "make test                   the test suite only"
-	@echo "make deploy ENV=prod ARGS=--dry-run"
+	@echo "make diff ENV=prod / make deploy ENV=prod ARGS=--dry-run / make rollback ENV=prod"
 
 ## setup: the virtualenv with egressctl and its dev tools, plus helm 3 and helm 4
 setup: $(VENV)/.installed tools
@@ -46,6 +46,10 @@ test-cluster: setup
 	$(BIN)/python -m pytest -q -m cluster
 
 ## lint: ruff (lint and format) on everything, mypy --strict on compiler/
+## test-istio: the opt-in tests against real Istio charts (ISTIO_CHART, ISTIO_LEGACY_CHART)
+test-istio: setup
+	$(BIN)/python -m pytest -q -rs tests/test_real_istio.py
+
 lint: setup
 	$(BIN)/ruff check compiler tests bench
 	$(BIN)/ruff format --check compiler tests bench
@@ -54,7 +58,11 @@ lint: setup
 type: setup
 	$(BIN)/mypy
 
-chart-lint: setup
+chart-## test-istio: the opt-in tests against real Istio charts (ISTIO_CHART, ISTIO_LEGACY_CHART)
+test-istio: setup
+	$(BIN)/python -m pytest -q -rs tests/test_real_istio.py
+
+lint: setup
 	helm lint chart --strict
 	@for f in chart/ci/*-values.yaml; do helm lint chart --strict -f $$f >/dev/null || exit 1; echo "helm lint ok: $$f"; done
 
@@ -77,6 +85,9 @@ diff: setup
 
 deploy: setup
 	$(BIN)/egressctl deploy --env $(ENV) $(ARGS)
+
+rollback: setup
+	$(BIN)/egressctl rollback --env $(ENV) $(ARGS)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """The team's Istio chart: which generation it is, which networking version it serves,
 and proof that a render carries the compiled policy and capture ranges.
 
-Two generations consume the values differently (reference §1–2):
+Two generations consume the values differently (reference §1-2):
 
 * **legacy** (`install/kubernetes/helm/istio`, 1.1-era, Chart.yaml `name: istio`): reads
   ``global.outboundTrafficPolicy.mode`` into ConfigMap ``istio`` (``data.mesh``); the
