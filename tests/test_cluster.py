@@ -1,15 +1,15 @@
-"""Opt-in: the same deploy against a real cluster (`make test-cluster`).
+"""Opt-in: deploy, diff, prune and rollback against a real cluster (`make test-cluster`).
 
-Runs only with `-m cluster` and a KUBECONFIG that names a reachable cluster with
-Istio's CRDs installed.  It deploys the seed inventory (egress objects only, into a
-namespace of its own) with --dry-run first, then for real, reads the objects back
-and deletes them.
+Runs only with `-m cluster` and a KUBECONFIG that names a reachable cluster with Istio's
+CRDs installed.  Everything happens in a namespace of its own, created and deleted here;
+no Istio chart is applied (the mesh's own ConfigMaps are left alone).
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,54 +21,64 @@ pytestmark = pytest.mark.cluster
 
 
 @pytest.fixture
-def real_cluster() -> str:
+def cluster_ns() -> Iterator[tuple[str, str]]:
     if not os.environ.get("KUBECONFIG"):
         pytest.fail("the cluster suite needs KUBECONFIG to name a cluster")
-    return kubectl(["config", "current-context"], step="current context").stdout.strip()
-
-
-def test_deploy_seed_to_a_real_cluster(cli, project: Path, real_cluster: str, helm: str) -> None:
+    context = kubectl(["config", "current-context"], step="current context").stdout.strip()
     ns = f"egressctl-test-{uuid.uuid4().hex[:8]}"
-    kubectl(["create", "namespace", ns], step="create test namespace", context=real_cluster)
+    kubectl(["create", "namespace", ns], step="create test namespace", context=context)
     try:
-        write(project / "values" / "egress.yaml", SEED)
-        write(
-            project / "values" / "it.yaml",
-            f"inventory: [egress.yaml]\ncontext: {real_cluster}\nnamespace: {ns}\n",
-        )
-        dry = cli("deploy", "--env", "it", "--dry-run")
-        assert dry.exit_code == 0, dry.stderr
-        got = kubectl(
-            ["get", "serviceentries", "--output", "name"],
-            step="list",
-            context=real_cluster,
-            namespace=ns,
-        ).stdout
-        assert got.strip() == ""  # the dry run changed nothing
-        res = cli("deploy", "--env", "it", "--yes")
-        assert res.exit_code == 0, res.stderr
-        got = kubectl(
-            [
-                "get",
-                "serviceentries,virtualservices",
-                "--output",
-                "name",
-                "--selector",
-                "egressctl.io/owned=true",
-            ],
-            step="list",
-            context=real_cluster,
-            namespace=ns,
-        ).stdout.split()
-        assert sorted(got) == [
-            "serviceentry.networking.istio.io/google",
-            "serviceentry.networking.istio.io/httpbin-ext",
-            "virtualservice.networking.istio.io/google",
-        ]
+        yield context, ns
     finally:
-        kubectl(
-            ["delete", "namespace", ns, "--wait=false"],
-            step="delete test namespace",
-            context=real_cluster,
-            check=False,
-        )
+        kubectl(["delete", "namespace", ns, "--wait=false"], step="delete test namespace",
+                context=context, check=False)
+
+
+def _owned(context: str, ns: str) -> list[str]:
+    out = kubectl(
+        ["get", "serviceentries,virtualservices,destinationrules", "--output", "name",
+         "--selector", "egressctl.io/owned=true"],
+        step="list", context=context, namespace=ns,
+    ).stdout.split()
+    return sorted(out)
+
+
+def test_deploy_diff_prune_rollback(cli, project: Path, cluster_ns: tuple[str, str],
+                                    helm4: str) -> None:
+    context, ns = cluster_ns
+    write(project / "values" / "egress.yaml", SEED)
+    write(project / "values" / "it.yaml",
+          f"inventory: [egress.yaml]\ncontext: {context}\nnamespace: {ns}\n")
+
+    dry = cli("deploy", "--env", "it", "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert _owned(context, ns) == []  # the dry run changed nothing
+
+    assert cli("diff", "--env", "it").exit_code == 1
+    res = cli("deploy", "--env", "it", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert _owned(context, ns) == [
+        "serviceentry.networking.istio.io/google",
+        "serviceentry.networking.istio.io/httpbin-ext",
+        "virtualservice.networking.istio.io/google",
+    ]
+    res = cli("diff", "--env", "it")
+    assert res.exit_code == 0, res.stdout + res.stderr
+
+    # An object egressctl does not own is never pruned.
+    kubectl(["apply", "--filename", "-"], step="foreign entry", context=context, namespace=ns,
+            stdin="apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n"
+                  "  name: foreign\nspec:\n  hosts: [foreign.example.com]\n  ports:\n"
+                  "  - {number: 443, name: https, protocol: HTTPS}\n  resolution: DNS\n")
+    write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
+    assert cli("diff", "--env", "it").exit_code == 1
+    res = cli("deploy", "--env", "it", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert _owned(context, ns) == ["serviceentry.networking.istio.io/httpbin-ext"]
+    foreign = kubectl(["get", "serviceentry", "foreign", "--output", "name"], step="foreign",
+                      context=context, namespace=ns).stdout.strip()
+    assert foreign == "serviceentry.networking.istio.io/foreign"
+
+    res = cli("rollback", "--env", "it", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert "serviceentry.networking.istio.io/google" in _owned(context, ns)
