@@ -12,7 +12,7 @@ ORIG_PATH := $(PATH)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export EGRESSCTL_TEST_HELMS := $(CURDIR)/.tools/helm-$(HELM3)/helm:$(CURDIR)/.tools/helm-$(HELM4)/helm
 
-.PHONY: setup tools test test-cluster test-istio check lint type chart-lint golden docs render diff deploy rollback clean help
+.PHONY: bench setup tools test test-cluster test-istio check lint type chart-lint golden docs render diff deploy rollback clean help
 
 help:
 	@echo "make setup render ENV=dev   install everything, render the shipped example"
@@ -76,6 +76,10 @@ golden: setup
 ## docs: the README rule table and schemas/*.json, from the code (a test keeps them current)
 docs: setup
 	$(BIN)/python tests/make_docs.py
+
+## bench: compile and chart ratios against floors, 1k/10k/50k services (see bench/run.py)
+bench: setup
+	$(BIN)/python bench/run.py
 
 render: setup
 	$(BIN)/egressctl render --env $(ENV) $(ARGS)

@@ -30,25 +30,40 @@ def cluster_ns() -> Iterator[tuple[str, str]]:
     try:
         yield context, ns
     finally:
-        kubectl(["delete", "namespace", ns, "--wait=false"], step="delete test namespace",
-                context=context, check=False)
+        kubectl(
+            ["delete", "namespace", ns, "--wait=false"],
+            step="delete test namespace",
+            context=context,
+            check=False,
+        )
 
 
 def _owned(context: str, ns: str) -> list[str]:
     out = kubectl(
-        ["get", "serviceentries,virtualservices,destinationrules", "--output", "name",
-         "--selector", "egressctl.io/owned=true"],
-        step="list", context=context, namespace=ns,
+        [
+            "get",
+            "serviceentries,virtualservices,destinationrules",
+            "--output",
+            "name",
+            "--selector",
+            "egressctl.io/owned=true",
+        ],
+        step="list",
+        context=context,
+        namespace=ns,
     ).stdout.split()
     return sorted(out)
 
 
-def test_deploy_diff_prune_rollback(cli, project: Path, cluster_ns: tuple[str, str],
-                                    helm4: str) -> None:
+def test_deploy_diff_prune_rollback(
+    cli, project: Path, cluster_ns: tuple[str, str], helm4: str
+) -> None:
     context, ns = cluster_ns
     write(project / "values" / "egress.yaml", SEED)
-    write(project / "values" / "it.yaml",
-          f"inventory: [egress.yaml]\ncontext: {context}\nnamespace: {ns}\n")
+    write(
+        project / "values" / "it.yaml",
+        f"inventory: [egress.yaml]\ncontext: {context}\nnamespace: {ns}\n",
+    )
 
     dry = cli("deploy", "--env", "it", "--dry-run")
     assert dry.exit_code == 0, dry.stderr
@@ -66,17 +81,26 @@ def test_deploy_diff_prune_rollback(cli, project: Path, cluster_ns: tuple[str, s
     assert res.exit_code == 0, res.stdout + res.stderr
 
     # An object egressctl does not own is never pruned.
-    kubectl(["apply", "--filename", "-"], step="foreign entry", context=context, namespace=ns,
-            stdin="apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n"
-                  "  name: foreign\nspec:\n  hosts: [foreign.example.com]\n  ports:\n"
-                  "  - {number: 443, name: https, protocol: HTTPS}\n  resolution: DNS\n")
+    kubectl(
+        ["apply", "--filename", "-"],
+        step="foreign entry",
+        context=context,
+        namespace=ns,
+        stdin="apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n"
+        "  name: foreign\nspec:\n  hosts: [foreign.example.com]\n  ports:\n"
+        "  - {number: 443, name: https, protocol: HTTPS}\n  resolution: DNS\n",
+    )
     write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
     assert cli("diff", "--env", "it").exit_code == 1
     res = cli("deploy", "--env", "it", "--yes")
     assert res.exit_code == 0, res.stderr
     assert _owned(context, ns) == ["serviceentry.networking.istio.io/httpbin-ext"]
-    foreign = kubectl(["get", "serviceentry", "foreign", "--output", "name"], step="foreign",
-                      context=context, namespace=ns).stdout.strip()
+    foreign = kubectl(
+        ["get", "serviceentry", "foreign", "--output", "name"],
+        step="foreign",
+        context=context,
+        namespace=ns,
+    ).stdout.strip()
     assert foreign == "serviceentry.networking.istio.io/foreign"
 
     res = cli("rollback", "--env", "it", "--yes")

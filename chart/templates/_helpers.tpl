@@ -40,21 +40,3 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: egressctl
 egressctl.io/owned: "true"
 {{- end -}}
-
-{{/*
-egress.metadata: name, namespace, labels and annotations of one object.
-Call with (dict "root" $ "name" $name "entry" $entry).
-*/}}
-{{- define "egress.metadata" -}}
-name: {{ include "egress.objectName" .name }}
-namespace: {{ .entry.namespace | default .root.Release.Namespace }}
-labels:
-  {{- include "egress.labels" .root | nindent 2 }}
-  {{- with .entry.metadata }}{{ with .labels }}
-  {{- toYaml . | nindent 2 }}
-  {{- end }}{{ end }}
-{{- with .entry.metadata }}{{ with .annotations }}
-annotations:
-  {{- toYaml . | nindent 2 }}
-{{- end }}{{ end }}
-{{- end -}}
