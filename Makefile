@@ -12,7 +12,8 @@ ORIG_PATH := $(PATH)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export EGRESSCTL_TEST_HELMS := $(CURDIR)/.tools/helm-$(HELM3)/helm:$(CURDIR)/.tools/helm-$(HELM4)/helm
 
-.PHONY: bench setup tools test test-cluster test-istio check lint type chart-lint golden docs render diff deploy rollback clean help
+.PHONY: help setup tools test test-cluster test-istio lint type chart-lint check golden docs \
+        bench render diff deploy rollback clean
 
 help:
 	@echo "make setup render ENV=dev   install everything, render the shipped example"
@@ -38,6 +39,7 @@ tools: $(VENV)/.installed
 	  echo "helm $(HELM4) installed as $(BIN)/helm"; \
 	else echo "using helm on PATH: $$(PATH="$(ORIG_PATH)" command -v helm)"; fi
 
+## test: the whole pytest suite (helm 3 and helm 4, the kubectl stand-in)
 test: setup
 	$(BIN)/python -m pytest -q
 
@@ -45,11 +47,11 @@ test: setup
 test-cluster: setup
 	$(BIN)/python -m pytest -q -m cluster
 
-## lint: ruff (lint and format) on everything, mypy --strict on compiler/
 ## test-istio: the opt-in tests against real Istio charts (ISTIO_CHART, ISTIO_LEGACY_CHART)
 test-istio: setup
 	$(BIN)/python -m pytest -q -rs tests/test_real_istio.py
 
+## lint: ruff (lint and format) on everything, mypy --strict on compiler/
 lint: setup
 	$(BIN)/ruff check compiler tests bench
 	$(BIN)/ruff format --check compiler tests bench
@@ -58,11 +60,7 @@ lint: setup
 type: setup
 	$(BIN)/mypy
 
-chart-## test-istio: the opt-in tests against real Istio charts (ISTIO_CHART, ISTIO_LEGACY_CHART)
-test-istio: setup
-	$(BIN)/python -m pytest -q -rs tests/test_real_istio.py
-
-lint: setup
+chart-lint: setup
 	helm lint chart --strict
 	@for f in chart/ci/*-values.yaml; do helm lint chart --strict -f $$f >/dev/null || exit 1; echo "helm lint ok: $$f"; done
 
