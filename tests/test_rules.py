@@ -444,6 +444,13 @@ def test_rule(cli, project: Path, text: str, code: str, line: int, col: int) -> 
     assert doc["ok"] is (not any_error)
     assert severity == next(r.severity for r in RULES if r.code == code)
     assert "Traceback" not in res.stderr
+    if any_error:  # the same input stops compile too: located, exit 3, nothing written
+        out = project / "out.yaml"
+        res = cli("compile", "inv.yaml", "-o", str(out))
+        assert res.exit_code == 3
+        assert f"inv.yaml:{line}:{col}:" in res.stderr
+        assert "Traceback" not in res.stderr
+        assert not out.exists()
 
 
 def test_every_rule_has_a_case() -> None:

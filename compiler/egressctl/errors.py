@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 # A path into a YAML document: ("services", "google", "ports", 0).
@@ -79,28 +79,23 @@ class Problem:
     layer: str | None = None
 
 
-def error(
-    code: str,
-    path: KeyPath,
-    message: str,
-    hint: str = "",
-    *,
-    anchor: Anchor = Anchor.VALUE,
-    layer: str | None = None,
-) -> Problem:
-    return Problem(code, Severity.ERROR, path, message, hint, anchor, layer)
+def _problem(severity: Severity) -> Callable[..., Problem]:
+    def make(
+        code: str,
+        path: KeyPath,
+        message: str,
+        hint: str = "",
+        *,
+        anchor: Anchor = Anchor.VALUE,
+        layer: str | None = None,
+    ) -> Problem:
+        return Problem(code, severity, path, message, hint, anchor, layer)
+
+    return make
 
 
-def warning(
-    code: str,
-    path: KeyPath,
-    message: str,
-    hint: str = "",
-    *,
-    anchor: Anchor = Anchor.VALUE,
-    layer: str | None = None,
-) -> Problem:
-    return Problem(code, Severity.WARNING, path, message, hint, anchor, layer)
+error = _problem(Severity.ERROR)
+warning = _problem(Severity.WARNING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -420,6 +420,11 @@ def _finish(
     return findings
 
 
+def _fail(sources: _Sources) -> NoReturn:
+    """Raise the file-level findings already collected (there is at least one)."""
+    raise InventoryError(sorted(sources.findings, key=_order))
+
+
 def _foreign(layers: Iterable[Layer]) -> list[Problem]:
     return [
         error(
@@ -493,8 +498,7 @@ def load_inventory_text(text: str, shown: str = "<stdin>") -> tuple[Inventory, l
     f = sources.parse(text, shown)
     layer = _as_layer(f, sources, "the inventory") if f else None
     if layer is None:
-        _finish(sources, [], [])
-        raise AssertionError("unreachable")  # pragma: no cover - _finish raised
+        _fail(sources)
     return _compile_layers(sources, [layer], [], (shown,))
 
 
@@ -521,8 +525,7 @@ def load_environment(
     f = sources.read(path, shown)
     env_layer = _as_layer(f, sources, "the environment file") if f else None
     if env_layer is None:
-        _finish(sources, [], [])
-        raise AssertionError("unreachable")  # pragma: no cover - _finish raised
+        _fail(sources)
     r = Reader(layer=shown)
     spec = parse_environment(env_layer.data, r)
     problems = list(r.problems)

@@ -94,9 +94,13 @@ def _endpoint(e: Any) -> dict[str, Any]:
     return out
 
 
-def _common(obj: dict[str, Any], svc: Service) -> None:
-    if svc.export_to:
-        obj["exportTo"] = list(svc.export_to)
+def _common(obj: dict[str, Any], svc: Service, *, derived: bool = False) -> None:
+    """exportTo and audit metadata.  For objects derived from a service (its TLS route and
+    DestinationRule) `~` becomes `.`: `~` is ServiceEntry-only, and the route of a hidden
+    entry stays hidden too."""
+    if svc.export_to and "exportTo" not in obj:
+        hidden = derived and svc.export_to == ("~",)
+        obj["exportTo"] = ["."] if hidden else list(svc.export_to)
     meta = metadata(svc)
     if meta:
         obj["metadata"] = meta
@@ -118,12 +122,7 @@ def tls_route(svc: Service) -> dict[str, Any] | None:
     if not routes:
         return None
     out: dict[str, Any] = {"hosts": list(svc.hosts), "routes": routes}
-    if svc.export_to:
-        # `~` (export nowhere) is ServiceEntry-only; a route of a hidden entry is hidden too.
-        out["exportTo"] = ["."] if svc.export_to == ("~",) else list(svc.export_to)
-    meta = metadata(svc)
-    if meta:
-        out["metadata"] = meta
+    _common(out, svc, derived=True)
     return out
 
 
@@ -150,11 +149,7 @@ def destination_rule(svc: Service) -> dict[str, Any] | None:
     if selector:
         out["workloadSelector"] = selector
         out["exportTo"] = ["."]  # Istio: a rule with a workloadSelector stays in its namespace
-    elif svc.export_to:
-        out["exportTo"] = ["."] if svc.export_to == ("~",) else list(svc.export_to)
-    meta = metadata(svc)
-    if meta:
-        out["metadata"] = meta
+    _common(out, svc, derived=True)
     return out
 
 
