@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
-
-from egressctl import __version__
+from egressctl import __version__, yamlout
 from egressctl.model import DEFAULT_API_VERSION
 from egressctl.plan import Plan
 
@@ -33,16 +31,6 @@ def values(plan: Plan, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]
     }
 
 
-_BaseDumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_BaseDumper):  # type: ignore[misc]
-    """libyaml's emitter, block style, no aliases: fast, and meant to be read in review."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
 def header(sources: Sequence[str]) -> str:
     srcs = ", ".join(sources) if sources else "stdin"
     return (
@@ -55,5 +43,4 @@ def header(sources: Sequence[str]) -> str:
 
 
 def dump(doc: dict[str, Any], sources: Sequence[str] = ()) -> str:
-    body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
-    return header(sources) + body
+    return header(sources) + yamlout.dump(doc)
