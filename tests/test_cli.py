@@ -209,3 +209,17 @@ def test_shipped_example_renders(cli, helm: str, monkeypatch) -> None:
     assert "policy  ALLOW_ANY" in res.stderr  # dev overrides the inventory's REGISTRY_ONLY
     res = cli("check", "--env", "prod")
     assert res.exit_code == 0, res.stderr
+
+
+def test_render_without_istio_removes_an_earlier_istio_render(
+    cli, project: Path, helm: str
+) -> None:
+    _dev_env(project, istio=True)
+    assert cli("render", "--env", "dev").exit_code == 0
+    assert (project / "build" / "dev" / "istio.yaml").is_file()
+    _dev_env(project, istio=False)
+    assert cli("render", "--env", "dev").exit_code == 0
+    assert sorted(p.name for p in (project / "build" / "dev").iterdir()) == [
+        "egress.yaml",
+        "values.yaml",
+    ]

@@ -400,7 +400,7 @@ def test_rollback_to_a_named_record_and_errors(cli, project: Path, kubectl: Fake
     tampered = sorted((project / "build" / "dev" / "history").iterdir())[0] / "egress.yaml"
     tampered.write_text("kind: Secret\n")
     res = cli("rollback", "--env", "dev", "--yes", "--to", first)
-    assert res.exit_code == 2
+    assert res.exit_code == 3
     assert "does not match its recorded digest" in res.stderr
 
 
@@ -486,3 +486,179 @@ def test_not_an_istio_chart_stops_before_applying(
     assert res.exit_code == 3
     assert "the render has no mesh ConfigMap 'istio'" in res.stderr
     assert not (project / "build").exists()
+
+
+# --- found in review ------------------------------------------------------------------
+
+MUTUAL = (
+    SEED
+    + """\
+  bank:
+    host: api.bank.example
+    ports:
+      - number: 8080
+        protocol: http
+        originate:
+          mode: MUTUAL
+          credentialName: bank-client
+          workloadSelector: {app: payer}
+          namespace: payments
+"""
+)
+
+
+def test_objects_in_other_namespaces_are_applied_there_and_pruned_later(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
+    _env(project, inventory=MUTUAL)
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    rule = next(o for o in kubectl.objects("DestinationRule"))
+    assert rule["metadata"]["namespace"] == "payments"
+    namespaces = {c["argv"][c["argv"].index("--namespace") + 1] for c in kubectl.applies()}
+    assert namespaces == {"istio-system", "payments"}
+    assert cli("diff", "--env", "dev").exit_code == 0
+    _env(project)  # the bank service is gone: its rule in `payments` must go too
+    res = cli("diff", "--env", "dev")
+    assert res.exit_code == 1
+    assert "would delete DestinationRule/bank (namespace payments)" in res.stdout
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert kubectl.objects("DestinationRule") == []
+
+
+def test_prune_deletes_by_owner_label_and_name(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    kubectl.add(
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": {
+                "name": "old",
+                "namespace": ISTIO_SYSTEM,
+                "labels": {"egressctl.io/owned": "true"},
+            },
+            "spec": {},
+        }
+    )
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    delete = next(c["argv"] for c in kubectl.calls() if "delete" in c["argv"])
+    assert delete[delete.index("--selector") + 1] == "egressctl.io/owned=true"
+    assert delete[delete.index("--field-selector") + 1] == "metadata.name=old"
+
+
+def test_rollback_skips_records_of_the_same_renders(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
+    _env(project)
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0  # A
+    write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0  # B
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0  # B again
+    res = cli("rollback", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext"]  # back to A
+
+
+def test_rollback_works_when_todays_inventory_is_broken(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
+    _env(project)
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    write(project / "values" / "egress.yaml", "policy: NOPE\n")
+    res = cli("rollback", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert "google" in kubectl.names("ServiceEntry")
+
+
+def test_rollback_refuses_another_context(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    dev = project / "values" / "dev.yaml"
+    dev.write_text(dev.read_text().replace("context: kind-dev", "context: other"))
+    res = cli("rollback", "--env", "dev", "--yes")
+    assert res.exit_code == 3
+    assert "went to context 'kind-dev'" in res.stderr
+
+
+def test_broken_history_entries_are_skipped(cli, project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    broken = project / "build" / "dev" / "history" / "29990101T000000Z-broken"
+    write(broken / "record.json", "{not json")
+    res = cli("rollback", "--env", "dev", "--list")
+    assert res.exit_code == 0, res.stderr
+    assert len(res.stdout.splitlines()) == 1
+
+
+def test_a_failed_workload_listing_does_not_fail_a_done_deploy(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
+    _env(project)
+    kubectl.fail_on("get", "namespaces", stderr="Error from server (Forbidden): namespaces")
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert "warning: could not list the workloads to restart" in res.stderr
+    assert len(list((project / "build" / "dev" / "history").iterdir())) == 1
+
+
+@pytest.mark.parametrize(
+    "mesh",
+    ["outboundTrafficPolicy: REGISTRY_ONLY\n", "- a list\n", "{unclosed\n", ""],
+)
+def test_odd_live_mesh_configmaps_are_no_crash(
+    cli, project: Path, kubectl: FakeKubectl, mesh: str
+) -> None:
+    _env(project)
+    kubectl.add(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "istio", "namespace": ISTIO_SYSTEM},
+            "data": {"mesh": mesh},
+        }
+    )
+    kubectl.add(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "istio-sidecar-injector", "namespace": ISTIO_SYSTEM},
+            "data": {"values": '{"global": {"proxy": "x"}}'},
+        }
+    )
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert "mesh policy     ALLOW_ANY → REGISTRY_ONLY" in res.stderr
+
+
+def test_end_of_input_at_the_prompt_applies_nothing(
+    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(project)
+    monkeypatch.setattr("egressctl.cli._stdin_is_terminal", lambda: True)
+    res = cli("deploy", "--env", "dev", input="")
+    assert res.exit_code == 130
+    assert kubectl.applies() == []
+
+
+def test_kubeconfig_from_the_environment_file_expands_home(
+    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(project / "home"))
+    _env(project, extra="kubeconfig: ~/.kube/prod\n")
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    wanted = str((project / "home" / ".kube" / "prod").resolve())
+    assert all(c["argv"][c["argv"].index("--kubeconfig") + 1] == wanted for c in kubectl.calls())
+
+
+def test_merged_kubeconfig_list_is_left_to_kubectl(
+    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", "/a/config:/b/config")
+    _env(project)
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    assert not any("--kubeconfig" in c["argv"] for c in kubectl.calls())

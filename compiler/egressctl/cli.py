@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from egressctl import __version__
-from egressctl.errors import EgressError, ExitCode, Finding, UsageError
+from egressctl.errors import EgressError, ExitCode, Finding, ToolError, UsageError
 
 app = typer.Typer(
     name="egressctl",
@@ -74,8 +74,8 @@ def _handled(output: Output = Output.human, command: str = "") -> Iterator[None]
         for line in exc.lines():
             _err(line)
         raise typer.Exit(int(exc.exit_code)) from None
-    except KeyboardInterrupt:
-        _err("interrupted")
+    except (KeyboardInterrupt, typer.Abort):
+        _err("interrupted; nothing more was applied")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
@@ -397,7 +397,6 @@ def render(
     ),
 ) -> None:
     """Compile an environment and render both charts into build/ENV/."""
-    from egressctl.files import write_all_atomic
     from egressctl.loader import load_environment
     from egressctl.render import render_environment, summary
 
@@ -406,13 +405,24 @@ def render(
         _show_warnings(findings)
         rendered = render_environment(environment, chart)
         folder = out or Path("build") / environment.name
-        written = write_all_atomic(folder, rendered.files())
+        written = _write_render(folder, rendered)
         s = summary(rendered)
         if output is Output.json:
             s["files"] = [str(p) for p in written]
             typer.echo(_envelope("render", True, s, findings))
         else:
             _print_summary(s, written, environment.file)
+
+
+def _write_render(folder: Path, rendered: Any) -> list[Path]:
+    """The render's files, each atomically; an istio.yaml of an earlier render is removed
+    when this one has none, so the folder never mixes two renders."""
+    from egressctl.files import write_all_atomic
+
+    written = write_all_atomic(folder, rendered.files())
+    if rendered.istio is None:
+        (folder / "istio.yaml").unlink(missing_ok=True)
+    return written
 
 
 def _confirm(yes: bool, dry_run: bool) -> Any:
@@ -437,7 +447,12 @@ def _run_deploy(
     from egressctl import deploy as d
 
     report = d.deploy(
-        rendered, dry_run=dry_run, confirm=_confirm(yes, dry_run), progress=_err, prune=prune
+        rendered,
+        dry_run=dry_run,
+        confirm=_confirm(yes, dry_run),
+        progress=_err,
+        prune=prune,
+        previous=d.previous_namespaces(out),
     )
     p = report.plan
     if dry_run:
@@ -448,6 +463,15 @@ def _run_deploy(
         f"deployed {rendered.env.name} → {rendered.env.context} ({p.order}); "
         f"recorded as {folder.name}"
     )
+    if rendered.istio is None or not p.capture_changed:
+        return
+    try:
+        report.stale = d.stale_workloads(
+            d.Kube.for_env(rendered), p.revision, report.injector_changed
+        )
+    except ToolError as exc:  # the deploy itself succeeded and is recorded
+        _err(f"warning: could not list the workloads to restart: {exc}")
+        return
     if report.stale:
         _err(
             f"{len(report.stale)} workload(s) still run sidecars with the old capture ranges "
@@ -490,7 +514,6 @@ def deploy(
 ) -> None:
     """Render, check the context, show the plan, apply in an order that never cuts traffic,
     prune, and record the deploy."""
-    from egressctl.files import write_all_atomic
     from egressctl.loader import load_environment
     from egressctl.render import render_environment
 
@@ -499,7 +522,7 @@ def deploy(
         _show_warnings(findings)
         rendered = render_environment(environment, chart)
         folder = out or Path("build") / environment.name
-        write_all_atomic(folder, rendered.files())
+        _write_render(folder, rendered)
         _run_deploy(
             rendered,
             folder,
@@ -528,7 +551,8 @@ def diff(
         environment, findings = load_environment(env)
         _show_warnings(findings)
         rendered = render_environment(environment, chart)
-        changed, lines = d.diff(rendered, prune=prune)
+        folder = Path("build") / environment.name
+        changed, lines = d.diff(rendered, prune=prune, previous=d.previous_namespaces(folder))
         for line in lines:
             typer.echo(line)
         _err("differences found" if changed else "no differences")
@@ -550,10 +574,10 @@ def rollback(
 ) -> None:
     """Re-apply a recorded render through the same ordered path."""
     from egressctl import deploy as d
-    from egressctl.loader import load_environment
+    from egressctl.loader import load_environment_settings
 
     with _handled(Output.human, "rollback"):
-        environment, _ = load_environment(env)
+        environment = load_environment_settings(env)
         folder = out or Path("build") / environment.name
         if list_:
             for r in d.history(folder):

@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -19,13 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from egressctl.errors import ToolError, UsageError
+from egressctl.errors import ToolError, UsageError, VerificationError
 from egressctl.files import write_all_atomic, write_atomic
 from egressctl.istio import find_configmaps, names, policy_of, ranges_of
 from egressctl.render import Rendered, parse_manifests
 from egressctl.runners import Result, kubectl, run
 
 OWNED = "egressctl.io/owned=true"
+_DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_TOP_KIND_LINE = re.compile(r"^kind:", re.MULTILINE)
+_META_NAMESPACE = re.compile(
+    r"^metadata:\n(?:[ \t]+.*\n)*?[ \t]{2}namespace:[ \t]*(\S+)", re.MULTILINE
+)
 EGRESS_KINDS = {
     "ServiceEntry": "serviceentries.networking.istio.io",
     "VirtualService": "virtualservices.networking.istio.io",
@@ -94,10 +100,13 @@ class Kube:
 
 
 def _default_kubeconfig() -> str | None:
-    explicit = os.environ.get("KUBECONFIG", "")
-    first = next((p for p in explicit.split(os.pathsep) if p), None)
-    if first:
-        return first
+    """$KUBECONFIG when it names one file; with several (a merged config) kubectl reads
+    the variable itself, so no flag is passed; else ~/.kube/config when it exists."""
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if len(paths) == 1:
+        return paths[0]
+    if paths:
+        return None
     home = Path.home() / ".kube" / "config"
     return str(home) if home.is_file() else None
 
@@ -216,7 +225,11 @@ def live_mesh(kube: Kube, revision: str | None) -> tuple[str, str | None, str | 
     return (policy_of(mesh) or "ALLOW_ANY").upper(), include, exclude
 
 
-def make_plan(rendered: Rendered, kube: Kube, *, prune: bool = True) -> DeployPlan:
+def make_plan(
+    rendered: Rendered, kube: Kube, *, prune: bool = True, previous: Iterable[str] = ()
+) -> DeployPlan:
+    """``previous``: namespaces the last recorded deploy wrote to, so that an owned object
+    in a namespace the inventory no longer uses is still found and pruned."""
     env = rendered.env
     if rendered.verified is not None:
         revision = rendered.verified.revision
@@ -225,7 +238,7 @@ def make_plan(rendered: Rendered, kube: Kube, *, prune: bool = True) -> DeployPl
     live_policy, live_inc, live_exc = live_mesh(kube, revision)
     egress_objs = parse_manifests(rendered.egress)
     wanted = {_ref(o, env.namespace): o for o in egress_objs}
-    namespaces = {env.namespace} | {r.namespace for r in wanted}
+    namespaces = {env.namespace, *previous} | {r.namespace for r in wanted}
     live = {_ref(o, env.namespace): o for o in live_owned(kube, namespaces)}
     kinds: dict[str, KindChanges] = {k: KindChanges() for k in EGRESS_KINDS}
     for ref, obj in wanted.items():
@@ -349,9 +362,23 @@ class DeployReport:
     applied: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     started: str = ""
+    injector_changed: str = ""  # when the Istio render (and so the injector) was applied
     record: Path | None = None
     stale: list[Workload] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
+
+
+def by_namespace(manifests: str, default: str) -> dict[str, str]:
+    """Split a render into one YAML stream per namespace: kubectl refuses an object whose
+    namespace differs from --namespace, and a DestinationRule for MUTUAL origination lives
+    in its workloads' namespace."""
+    docs: dict[str, list[str]] = {}
+    for doc in _DOC_SPLIT.split(manifests):
+        if not doc.strip() or not _TOP_KIND_LINE.search(doc):
+            continue
+        m = _META_NAMESPACE.search(doc)
+        docs.setdefault(m.group(1).strip("'\"") if m else default, []).append(doc.strip("\n"))
+    return {ns: "---\n" + "\n---\n".join(group) + "\n" for ns, group in sorted(docs.items())}
 
 
 def _apply(
@@ -360,10 +387,13 @@ def _apply(
     args = ["apply", "--filename", "-"]
     if dry_run:
         args.append("--dry-run=server")
-    res = kube.run(args, step=title, stdin=manifests)
-    lines = [line for line in res.stdout.splitlines() if line.strip()]
-    for line in lines:
-        progress(f"    {line}")
+    lines: list[str] = []
+    for ns, text in by_namespace(manifests, kube.namespace).items():
+        res = kube.run(args, step=title, stdin=text, namespace=ns)
+        for line in res.stdout.splitlines():
+            if line.strip():
+                lines.append(line)
+                progress(f"    {line}")
     return lines
 
 
@@ -409,19 +439,26 @@ def _prune(
     for r in refs:
         by_ns.setdefault(r.namespace, []).append(r)
     for ns, group in sorted(by_ns.items()):
-        args = [
-            "delete",
-            *(f"{EGRESS_KINDS[r.kind]}/{r.name}" for r in group),
-            "--ignore-not-found",
-            "--wait=false",
-        ]
-        if dry_run:
-            args.append("--dry-run=server")
-        res = kube.run(args, step=f"{title}: {', '.join(map(str, group))}", namespace=ns)
-        for line in res.stdout.splitlines():
-            if line.strip():
-                out.append(line)
-                progress(f"    {line}")
+        for r in group:
+            # By label *and* name: an object that lost the label since the plan was made
+            # (replaced by someone else's) is not deleted.
+            args = [
+                "delete",
+                EGRESS_KINDS[r.kind],
+                "--selector",
+                OWNED,
+                "--field-selector",
+                f"metadata.name={r.name}",
+                "--ignore-not-found",
+                "--wait=false",
+            ]
+            if dry_run:
+                args.append("--dry-run=server")
+            res = kube.run(args, step=f"{title}: {r}", namespace=ns)
+            for line in res.stdout.splitlines():
+                if line.strip():
+                    out.append(line)
+                    progress(f"    {line}")
     return out
 
 
@@ -434,10 +471,11 @@ def deploy(
     prune: bool = True,
     wait_timeout: float = 60.0,
     kube: Kube | None = None,
+    previous: Iterable[str] = (),
 ) -> DeployReport:
     kube = kube or Kube.for_env(rendered)
     guard_context(kube, rendered)
-    p = make_plan(rendered, kube, prune=prune)
+    p = make_plan(rendered, kube, prune=prune, previous=previous)
     if not confirm(describe(p, rendered, dry_run=dry_run)):
         raise UsageError("deploy not confirmed; nothing was applied")
     report = DeployReport(p, dry_run, started=_now())
@@ -448,12 +486,12 @@ def deploy(
             report.applied += _apply(
                 kube, s.manifests, title=title, dry_run=dry_run, progress=progress
             )
+            if s.name == "istio":
+                report.injector_changed = _now()
         elif s.name == "wait" and not dry_run:
             _wait_exist(kube, s.refs, title=title, timeout=wait_timeout, progress=progress)
         elif s.name == "prune":
             report.deleted += _prune(kube, s.refs, title=title, dry_run=dry_run, progress=progress)
-    if not dry_run and rendered.istio is not None and p.capture_changed:
-        report.stale = stale_workloads(kube, p.revision, report.started)
     return report
 
 
@@ -466,7 +504,11 @@ def _now() -> str:
 
 
 def diff(
-    rendered: Rendered, *, prune: bool = True, kube: Kube | None = None
+    rendered: Rendered,
+    *,
+    prune: bool = True,
+    kube: Kube | None = None,
+    previous: Iterable[str] = (),
 ) -> tuple[bool, list[str]]:
     """`kubectl diff` of both renders, plus the owned objects a deploy would delete."""
     kube = kube or Kube.for_env(rendered)
@@ -476,23 +518,21 @@ def diff(
     renders = [("egress objects", rendered.egress)]
     if rendered.istio is not None:
         renders.append(("Istio chart", rendered.istio))
-    for title, text in renders:
-        if not text.strip():
-            continue
-        res = kube.run(
-            ["diff", "--filename", "-"], step=f"kubectl diff ({title})", stdin=text, check=False
-        )
-        if res.returncode > 1:
-            raise ToolError(
-                f"kubectl diff ({title})", res.argv, res.returncode, res.stderr or res.stdout
+    for title, render in renders:
+        for ns, text in by_namespace(render, kube.namespace).items():
+            step = f"kubectl diff ({title}, namespace {ns})"
+            res = kube.run(
+                ["diff", "--filename", "-"], step=step, stdin=text, namespace=ns, check=False
             )
-        if res.returncode == 1:
-            changed = True
-            out += res.stdout.splitlines()
+            if res.returncode > 1:
+                raise ToolError(step, res.argv, res.returncode, res.stderr or res.stdout)
+            if res.returncode == 1:
+                changed = True
+                out += res.stdout.splitlines()
     if prune:
         egress_objs = parse_manifests(rendered.egress)
         wanted = {_ref(o, kube.namespace) for o in egress_objs}
-        namespaces = {kube.namespace} | {r.namespace for r in wanted}
+        namespaces = {kube.namespace, *previous} | {r.namespace for r in wanted}
         gone = sorted(
             {_ref(o, kube.namespace) for o in live_owned(kube, namespaces)} - wanted,
             key=lambda r: (r.kind, r.namespace, r.name),
@@ -631,60 +671,103 @@ def record(rendered: Rendered, report: DeployReport, out: Path, *, source: str =
     entries = sorted(p for p in history.iterdir() if (p / "record.json").is_file())
     for old in entries[:-HISTORY_KEEP]:
         shutil.rmtree(old, ignore_errors=True)
+    for broken in history.iterdir():  # an interrupted record() left no record.json
+        if broken.is_dir() and broken != folder and not (broken / "record.json").is_file():
+            shutil.rmtree(broken, ignore_errors=True)
     return folder
 
 
 def history(out: Path) -> list[dict[str, Any]]:
+    """The recorded deploys, oldest first; unreadable entries are skipped."""
     folder = out / "history"
     if not folder.is_dir():
         return []
-    out_list = []
+    records = []
     for p in sorted(folder.iterdir()):
-        rec = p / "record.json"
-        if rec.is_file():
-            out_list.append(json.loads(rec.read_text(encoding="utf-8")))
-    return out_list
+        try:
+            doc = json.loads((p / "record.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and isinstance(doc.get("digests"), dict):
+            doc["folder"] = str(p)
+            records.append(doc)
+    return records
+
+
+def previous_namespaces(out: Path) -> set[str]:
+    """Namespaces the last recorded deploy applied egress objects to."""
+    records = history(out)
+    if not records:
+        return set()
+    try:
+        text = (Path(records[-1]["folder"]) / "egress.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return set()
+    return set(by_namespace(text, str(records[-1].get("namespace", ""))))
 
 
 def load_record(out: Path, ident: str | None, rendered_env: Any) -> tuple[Rendered, str]:
-    """A recorded render, ready for the same ordered deploy.  Without ``ident``: the one
-    before the newest (the newest is what is deployed now)."""
+    """A recorded render, ready for the same ordered deploy.  Without ``ident``: the
+    newest record whose renders differ from the newest one (what is deployed now)."""
     records = history(out)
     if not records:
         raise UsageError(f"no deploy history under {out / 'history'}: nothing to roll back to")
     if ident is None:
-        if len(records) < 2:
+        latest = records[-1]["digests"]
+        earlier = [r for r in records[:-1] if r["digests"] != latest]
+        if not earlier:
             raise UsageError(
-                f"only one deploy recorded under {out / 'history'} ({records[0]['id']}): "
-                "there is no earlier one to roll back to"
+                f"every deploy recorded under {out / 'history'} has the renders deployed now "
+                f"({records[-1].get('id')}): there is no earlier state to roll back to"
             )
-        chosen = records[-2]
+        chosen = earlier[-1]
     else:
-        matches = [r for r in records if r["id"] == ident or r["id"].startswith(ident)]
+        matches = [r for r in records if str(r.get("id", "")).startswith(ident)]
         if len(matches) != 1:
-            known = ", ".join(r["id"] for r in records)
+            known = ", ".join(str(r.get("id")) for r in records)
             raise UsageError(f"no single recorded deploy matches {ident!r}; known: {known}")
         chosen = matches[0]
-    folder = out / "history" / chosen["id"]
-    texts = {}
-    for name, digest in chosen["digests"].items():
-        text = (folder / name).read_text(encoding="utf-8")
+    env = rendered_env
+    for key, live in (("context", env.context), ("namespace", env.namespace)):
+        if chosen.get(key) != live:
+            raise VerificationError(
+                f"recorded deploy {chosen.get('id')} went to {key} {chosen.get(key)!r}, but "
+                f"environment {env.name!r} now uses {live!r}; refusing to roll back across"
+            )
+    folder = Path(chosen["folder"])
+    texts: dict[str, str] = {}
+    for name in ("values.yaml", "egress.yaml", "istio.yaml"):
+        digest = chosen["digests"].get(name)
+        if digest is None:
+            if name == "istio.yaml":
+                continue
+            raise VerificationError(f"{folder / 'record.json'} lists no digest for {name}")
+        try:
+            text = (folder / name).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise VerificationError(f"{folder / name}: cannot read it ({exc})") from None
         if _digest(text) != digest:
-            raise UsageError(f"{folder / name} does not match its recorded digest; refusing")
+            raise VerificationError(f"{folder / name} does not match its recorded digest; refusing")
         texts[name] = text
+    try:
+        policy = str(chosen["policy"])
+        include = str(chosen["includeIPRanges"])
+        exclude = str(chosen["excludeIPRanges"])
+    except KeyError as exc:
+        raise VerificationError(f"{folder / 'record.json'} has no {exc.args[0]}") from None
     return Rendered(
-        env=rendered_env,
-        policy=chosen["policy"],
-        include=chosen["includeIPRanges"],
-        exclude=chosen["excludeIPRanges"],
+        env=env,
+        policy=policy,
+        include=include,
+        exclude=exclude,
         values_text=texts["values.yaml"],
         egress=texts["egress.yaml"],
         istio=texts.get("istio.yaml"),
         api_version="(recorded)",
-        api_reason=f"recorded deploy {chosen['id']}",
+        api_reason=f"recorded deploy {chosen.get('id')}",
         verified=None,
         istio_chart=None,
-    ), str(chosen["id"])
+    ), str(chosen.get("id"))
 
 
 def revision_of_istio(text: str | None) -> str | None:

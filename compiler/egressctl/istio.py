@@ -119,36 +119,39 @@ _LEGACY_RANGE = re.compile(
 )
 
 
-def policy_of(mesh_cm: dict[str, Any] | None) -> str | None:
-    if not mesh_cm:
+def policy_of(mesh_cm: Any) -> str | None:
+    """outboundTrafficPolicy.mode of a mesh ConfigMap; None when absent or unreadable."""
+    data = mesh_cm.get("data") if isinstance(mesh_cm, dict) else None
+    text = data.get("mesh") if isinstance(data, dict) else None
+    if not isinstance(text, str):
         return None
-    text = (mesh_cm.get("data") or {}).get("mesh") or ""
     try:
-        mesh = yaml.safe_load(text) or {}
+        mesh = yaml.safe_load(text)
     except yaml.YAMLError:
         return None
-    if not isinstance(mesh, dict):
-        return None
-    mode = (mesh.get("outboundTrafficPolicy") or {}).get("mode")
+    policy = mesh.get("outboundTrafficPolicy") if isinstance(mesh, dict) else None
+    mode = policy.get("mode") if isinstance(policy, dict) else None
     return str(mode) if mode is not None else None
 
 
-def ranges_of(injector_cm: dict[str, Any] | None) -> tuple[str | None, str | None]:
-    """Capture ranges from an injector ConfigMap of either generation."""
-    if not injector_cm:
+def ranges_of(injector_cm: Any) -> tuple[str | None, str | None]:
+    """Capture ranges from an injector ConfigMap of either generation (None: not found)."""
+    data = injector_cm.get("data") if isinstance(injector_cm, dict) else None
+    if not isinstance(data, dict):
         return None, None
-    data = injector_cm.get("data") or {}
-    if data.get("values"):
+    if isinstance(data.get("values"), str) and data["values"]:
         try:
             values = json.loads(data["values"])
         except ValueError:
             return None, None
-        proxy = (
-            ((values.get("global") or {}).get("proxy") or {}) if isinstance(values, dict) else {}
-        )
+        glob = values.get("global") if isinstance(values, dict) else None
+        proxy = glob.get("proxy") if isinstance(glob, dict) else None
+        if not isinstance(proxy, dict):
+            return None, None
         inc, exc = proxy.get("includeIPRanges"), proxy.get("excludeIPRanges")
         return (None if inc is None else str(inc)), (None if exc is None else str(exc))
-    found = dict((kind, value) for kind, value in _LEGACY_RANGE.findall(data.get("config", "")))
+    config = data.get("config")
+    found = dict(_LEGACY_RANGE.findall(config)) if isinstance(config, str) else {}
     return found.get("include"), found.get("exclude")
 
 

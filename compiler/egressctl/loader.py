@@ -35,7 +35,7 @@ from egressctl.errors import (
     error,
     format_path,
 )
-from egressctl.model import Environment, Inventory, IstioChart
+from egressctl.model import Capture, Environment, Inventory, IstioChart, Policy
 from egressctl.parse import EnvSpec, Reader, parse_environment, parse_inventory, type_name
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -571,7 +571,11 @@ def load_environment(
             istio=istio,
             inventory=inv,
             cluster=spec.cluster,
-            kubeconfig=str((folder / spec.kubeconfig).resolve()) if spec.kubeconfig else None,
+            kubeconfig=(
+                str((folder / Path(spec.kubeconfig).expanduser()).resolve())
+                if spec.kubeconfig
+                else None
+            ),
         )
 
     def cluster_rules(inv: Inventory) -> list[Problem]:
@@ -582,6 +586,40 @@ def load_environment(
         rules.append(lambda inv: extra_rules(environment_of(inv)))
     inventory, findings = _compile_layers(sources, layers, problems, (*inv_shown, shown), rules)
     return environment_of(inventory), findings
+
+
+def load_environment_settings(env: str, cwd: Path | None = None) -> Environment:
+    """Only the environment file (context, namespace, kubeconfig…), not its inventory:
+    what `rollback` needs, even when today's inventory does not validate."""
+    base = cwd or Path.cwd()
+    path = resolve_env_path(env, base)
+    shown = _shown(path, base)
+    sources = _Sources()
+    f = sources.read(path, shown)
+    env_layer = _as_layer(f, sources, "the environment file") if f else None
+    if env_layer is None:
+        _fail(sources)
+    r = Reader(layer=shown)
+    spec = parse_environment(env_layer.data, r)
+    errors = [p for p in r.problems if p.severity is Severity.ERROR]
+    if errors or spec is None:
+        _finish(sources, [env_layer], r.problems)
+    assert spec is not None  # noqa: S101 - _finish raised otherwise
+    return Environment(
+        name=path.stem,
+        file=shown,
+        context=spec.context,
+        namespace=spec.namespace,
+        api_version=spec.api_version,
+        istio=None,
+        inventory=Inventory(Policy.ALLOW_ANY, Capture(), ()),
+        cluster=spec.cluster,
+        kubeconfig=(
+            str((path.parent / Path(spec.kubeconfig).expanduser()).resolve())
+            if spec.kubeconfig
+            else None
+        ),
+    )
 
 
 def _istio(spec: EnvSpec, folder: Path, shown: str, problems: list[Problem]) -> IstioChart | None:

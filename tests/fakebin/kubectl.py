@@ -59,6 +59,7 @@ VALUE_FLAGS = {
     "--selector",
     "-l",
     "--timeout",
+    "--field-selector",
 }
 
 
@@ -158,7 +159,12 @@ def main(argv):
     def place(obj):
         obj = json.loads(json.dumps(obj))
         if obj["kind"] not in CLUSTER_SCOPED:
-            obj["metadata"].setdefault("namespace", namespace)
+            own = obj["metadata"].setdefault("namespace", namespace)
+            if own != namespace:  # real kubectl refuses this (RequireNamespace)
+                raise SystemExit(
+                    f'error: the namespace from the provided object "{own}" does not match '
+                    f'the namespace "{namespace}". You must pass --namespace={own}'
+                )
         return obj
 
     if words[:2] == ["config", "current-context"]:
@@ -252,9 +258,13 @@ def main(argv):
     if words[:1] == ["delete"]:
         targets = []
         rest = words[1:]
+        field = flags.get("field-selector") or ""
         if rest and "/" not in rest[0]:
             kind = kind_of(rest[0])[0]
-            targets = [(kind, n) for n in rest[1:]]
+            names = rest[1:]
+            if not names and field.startswith("metadata.name="):
+                names = [field.split("=", 1)[1]]
+            targets = [(kind, n) for n in names]
         else:
             targets = [(kind_of(r.split("/")[0])[0], r.split("/")[1]) for r in rest]
         for kind, name in targets:
@@ -264,8 +274,11 @@ def main(argv):
                 if o["kind"] == kind
                 and o["metadata"]["name"] == name
                 and (kind in CLUSTER_SCOPED or o["metadata"].get("namespace") == namespace)
+                and matches(o, selector)
             ]
-            if not found and "ignore-not-found" not in flags:
+            if not found and (selector or "ignore-not-found" in flags):
+                continue  # nothing matched the selector: nothing is deleted
+            if not found:
                 sys.stderr.write(f'Error from server (NotFound): "{name}" not found\n')
                 return 1
             for o in found:
