@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from egressctl import __version__
-from tests.conftest import MINI_ISTIO, REPO, SEED, load_all, write
+from egressctl.crds import CrdSet
+from tests.conftest import CRDS, MINI_ISTIO, REPO, SEED, load_all, write
 
 SEED_GOLDEN = (REPO / "tests" / "golden" / "seed" / "values.yaml").read_text(encoding="utf-8")
 
@@ -209,6 +210,10 @@ def test_shipped_example_renders(cli, helm: str, monkeypatch) -> None:
     assert "policy  ALLOW_ANY" in res.stderr  # dev overrides the inventory's REGISTRY_ONLY
     res = cli("check", "--env", "prod")
     assert res.exit_code == 0, res.stderr
+    if CRDS.is_file():  # the shipped example's render passes Istio's CRDs, CEL rules included
+        objs = load_all((out / "egress.yaml").read_text())
+        assert len(objs) == 3
+        assert CrdSet.from_file(CRDS).validate_all(objs) == []
 
 
 def test_render_without_istio_removes_an_earlier_istio_render(
