@@ -519,16 +519,7 @@ def load_environment(
     from egressctl.validate import validate_capture_against_cluster
 
     base = cwd or Path.cwd()
-    path = resolve_env_path(env, base)
-    shown = _shown(path, base)
-    sources = _Sources()
-    f = sources.read(path, shown)
-    env_layer = _as_layer(f, sources, "the environment file") if f else None
-    if env_layer is None:
-        _fail(sources)
-    r = Reader(layer=shown)
-    spec = parse_environment(env_layer.data, r)
-    problems = list(r.problems)
+    path, shown, sources, env_layer, spec, problems = _read_env_file(env, base)
     folder = path.parent
     layers: list[Layer] = []
     inv_shown: list[str] = []
@@ -588,10 +579,10 @@ def load_environment(
     return environment_of(inventory), findings
 
 
-def load_environment_settings(env: str, cwd: Path | None = None) -> Environment:
-    """Only the environment file (context, namespace, kubeconfig…), not its inventory:
-    what `rollback` needs, even when today's inventory does not validate."""
-    base = cwd or Path.cwd()
+def _read_env_file(
+    env: str, base: Path
+) -> tuple[Path, str, _Sources, Layer, EnvSpec | None, list[Problem]]:
+    """Read and parse one environment file; a file that cannot be read raises."""
     path = resolve_env_path(env, base)
     shown = _shown(path, base)
     sources = _Sources()
@@ -601,9 +592,15 @@ def load_environment_settings(env: str, cwd: Path | None = None) -> Environment:
         _fail(sources)
     r = Reader(layer=shown)
     spec = parse_environment(env_layer.data, r)
-    errors = [p for p in r.problems if p.severity is Severity.ERROR]
-    if errors or spec is None:
-        _finish(sources, [env_layer], r.problems)
+    return path, shown, sources, env_layer, spec, list(r.problems)
+
+
+def load_environment_settings(env: str, cwd: Path | None = None) -> Environment:
+    """Only the environment file (context, namespace, kubeconfig…), not its inventory:
+    what `rollback` needs, even when today's inventory does not validate."""
+    path, shown, sources, env_layer, spec, problems = _read_env_file(env, cwd or Path.cwd())
+    if spec is None or any(p.severity is Severity.ERROR for p in problems):
+        _finish(sources, [env_layer], problems)
     assert spec is not None  # noqa: S101 - _finish raised otherwise
     return Environment(
         name=path.stem,
