@@ -23,6 +23,8 @@ needs_crds = pytest.mark.skipif(not CRDS.is_file(), reason=f"Istio CRDs not foun
 
 NET = "networking.istio.io/v1"
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @pytest.fixture(scope="module")
 def istio() -> CrdSet:
@@ -31,9 +33,8 @@ def istio() -> CrdSet:
 
 @functools.cache
 def _crd_docs() -> list[dict[str, Any]]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with CRDS.open(encoding="utf-8") as fh:
-        return [d for d in yaml.load_all(fh, Loader=loader) if d]
+        return [d for d in yaml.load_all(fh, Loader=_SafeLoader) if d]
 
 
 def _crd_doc(kind: str) -> dict[str, Any]:

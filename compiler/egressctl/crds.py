@@ -59,6 +59,8 @@ except ImportError:  # pragma: no cover - exercised only on Python 3.10
 from egressctl import runners
 from egressctl.errors import ToolError, UsageError
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True, slots=True)
 class CrdProblem:
@@ -1058,10 +1060,9 @@ class CrdSet:
     @classmethod
     def from_file(cls, path: Path) -> CrdSet:
         """The CRDs in a multi-document YAML file (such as Istio's crd-all.gen.yaml)."""
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
             with path.open(encoding="utf-8") as fh:
-                docs = [d for d in yaml.load_all(fh, Loader=loader) if d]
+                docs = [d for d in yaml.load_all(fh, Loader=_SafeLoader) if d]
         except OSError as exc:
             raise UsageError(f"{path}: cannot read CRDs: {exc.strerror or exc}") from exc
         except yaml.YAMLError as exc:
