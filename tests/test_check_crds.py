@@ -87,3 +87,23 @@ def test_sni_rule_on_a_hand_made_route() -> None:
     }
     assert [p.code for p in check_sni(bad)] == ["sni-outside-hosts"]
     assert check_sni(good) == []
+
+
+def test_rules_that_cannot_be_checked_are_named(
+    cli, project: Path, helm: str, tmp_path: Path
+) -> None:
+    docs = [d for d in yaml.safe_load_all(CRDS.read_text(encoding="utf-8")) if d]
+    for d in docs:
+        if d["spec"]["names"]["kind"] == "ServiceEntry":
+            for v in d["spec"]["versions"]:
+                spec = v["schema"]["openAPIV3Schema"]["properties"]["spec"]
+                spec.setdefault("x-kubernetes-validations", []).append(
+                    {"rule": "quantity('1Gi').isGreaterThan(quantity('1Mi'))", "message": "q"}
+                )
+    crds = tmp_path / "crds.yaml"
+    crds.write_text(yaml.safe_dump_all(docs), encoding="utf-8")
+    write(project / "inv.yaml", SEED)
+    res = cli("check", "inv.yaml", "--crds", str(crds))
+    assert res.exit_code == 0, res.stdout
+    assert "note: CEL rule not checked:" in res.stderr
+    assert "quantity" in res.stderr

@@ -289,11 +289,15 @@ def _crd_set(source: str) -> Any:
     from egressctl.crds import CrdSet
 
     if source == "cluster":
-        return CrdSet.from_cluster(None)
-    path = Path(source)
-    if not path.is_file():
-        raise UsageError(f"--crds {source}: no such file (or write `cluster`)")
-    return CrdSet.from_file(path)
+        crd_set = CrdSet.from_cluster(None)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"--crds {source}: no such file (or write `cluster`)")
+        crd_set = CrdSet.from_file(path)
+    for skipped in crd_set.skipped_rules:
+        _err(f"note: CEL rule not checked: {skipped}")
+    return crd_set
 
 
 def _crd_problems(crd_set: Any, manifests: str, layer: str | None, owned: bool) -> list[Any]:
