@@ -179,7 +179,10 @@ class FakeKubectl:
         name: str,
         kind: str = "Deployment",
         pod_created: str = "2020-01-01T00:00:00Z",
+        include: str = "*",
+        annotations: dict[str, str] | None = None,
     ) -> None:
+        """A workload and one injected pod whose istio-init captured ``include``."""
         self.add(
             {
                 "apiVersion": "apps/v1",
@@ -197,6 +200,12 @@ class FakeKubectl:
                     "namespace": namespace,
                     "labels": {"app": name},
                     "creationTimestamp": pod_created,
+                    "annotations": {"sidecar.istio.io/status": "{}", **(annotations or {})},
+                },
+                "spec": {
+                    "initContainers": [
+                        {"name": "istio-init", "args": ["-p", "15001", "-i", include, "-x", ""]}
+                    ]
                 },
             }
         )

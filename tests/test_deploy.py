@@ -662,3 +662,56 @@ def test_merged_kubeconfig_list_is_left_to_kubectl(
     _env(project)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     assert not any("--kubeconfig" in c["argv"] for c in kubectl.calls())
+
+
+def _pod(
+    args: list[str] | None = None,
+    annotations: dict[str, str] | None = None,
+    created: str = "2020-01-01T00:00:00Z",
+) -> dict:
+    spec = {"initContainers": [{"name": "istio-init", "args": args}]} if args else {}
+    return {
+        "metadata": {"creationTimestamp": created, "annotations": annotations or {}},
+        "spec": spec,
+    }
+
+
+NEW = ("10.96.0.0/12", "")
+SINCE = "2026-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("pod", "stale"),
+    [
+        pytest.param(_pod(["-i", "*", "-x", ""]), True, id="old-default-ranges"),
+        pytest.param(_pod(["-i", "10.96.0.0/12", "-x", ""]), False, id="already-new"),
+        pytest.param(_pod(["-i", "10.96.0.0/12", "-x", "10.0.0.1/32"]), True, id="old-exclude"),
+        pytest.param(
+            _pod(["-i", "*"], {"traffic.sidecar.istio.io/includeOutboundIPRanges": "*"}),
+            False,
+            id="own-annotation",
+        ),
+        pytest.param(_pod(None, {"sidecar.istio.io/status": "{}"}), True, id="cni-old-pod"),
+        pytest.param(
+            _pod(None, {"sidecar.istio.io/status": "{}"}, "2030-01-01T00:00:00Z"),
+            False,
+            id="cni-new-pod",
+        ),
+        pytest.param(_pod(None), False, id="not-injected"),
+    ],
+)
+def test_pod_is_stale(pod: dict, stale: bool) -> None:
+    assert deploy_mod.pod_is_stale(pod, *NEW, SINCE) is stale
+
+
+def test_pods_already_on_the_new_ranges_are_not_listed(
+    cli, project: Path, kubectl: FakeKubectl
+) -> None:
+    _env(project)
+    kubectl.add_namespace("shop", {"istio-injection": "enabled"})
+    kubectl.add_workload("shop", "fresh", include="10.96.0.0/12,10.244.0.0/16")
+    kubectl.add_workload("shop", "old")
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert "1 workload(s) still run sidecars with the old capture ranges" in res.stderr
+    assert "shop/deployment/old" in res.stderr and "fresh" not in res.stderr

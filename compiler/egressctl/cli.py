@@ -471,7 +471,11 @@ def _run_deploy(
         return
     try:
         report.stale = d.stale_workloads(
-            d.Kube.for_env(rendered), p.revision, report.injector_changed
+            d.Kube.for_env(rendered),
+            p.revision,
+            report.injector_changed,
+            rendered.include,
+            rendered.exclude,
         )
     except ToolError as exc:  # the deploy itself succeeded and is recorded
         _err(f"warning: could not list the workloads to restart: {exc}")

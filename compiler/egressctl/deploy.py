@@ -573,9 +573,39 @@ def injected_namespaces(kube: Kube, revision: str | None) -> list[str]:
     return sorted(found)
 
 
-def stale_workloads(kube: Kube, revision: str | None, since: str) -> list[Workload]:
+_RANGE_ANNOTATIONS = (
+    "traffic.sidecar.istio.io/includeOutboundIPRanges",
+    "traffic.sidecar.istio.io/excludeOutboundIPRanges",
+)
+
+
+def pod_is_stale(pod: dict[str, Any], include: str, exclude: str, since: str) -> bool:
+    """Whether an injected pod still captures with other ranges than ``include`` and
+    ``exclude``.  The istio-init arguments (`-i`, `-x`) say what the pod got at
+    injection; a pod that overrides the ranges by annotation is not affected by the
+    injector's defaults; without istio-init (CNI), the pod's age decides."""
+    meta = pod.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    if any(a in annotations for a in _RANGE_ANNOTATIONS):
+        return False  # its own ranges, whatever the injector says
+    spec = pod.get("spec") or {}
+    for c in spec.get("initContainers") or []:
+        if not isinstance(c, dict) or c.get("name") != "istio-init":
+            continue
+        args = [str(a) for a in c.get("args") or []]
+        got = {flag: args[i + 1] for i, flag in enumerate(args[:-1]) if flag in ("-i", "-x")}
+        return (got.get("-i", "*"), got.get("-x", "")) != (include, exclude)
+    if "sidecar.istio.io/status" in annotations:
+        return str(meta.get("creationTimestamp", "")) < since
+    return False  # not injected: capture ranges do not concern it
+
+
+def stale_workloads(
+    kube: Kube, revision: str | None, since: str, include: str = "*", exclude: str = ""
+) -> list[Workload]:
     """Deployments, StatefulSets and DaemonSets in injection-enabled namespaces with a
-    pod created before ``since`` (the moment the injector ConfigMap changed)."""
+    pod whose sidecar captures with other ranges than the new ones (see pod_is_stale;
+    ``since`` is when the injector ConfigMap changed)."""
     out: list[Workload] = []
     for ns in injected_namespaces(kube, revision):
         workloads = kube.items(
@@ -588,14 +618,14 @@ def stale_workloads(kube: Kube, revision: str | None, since: str) -> list[Worklo
             selector = ((w.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
             if not selector:
                 continue
-            stamps = [
+            stale = [
                 str(p["metadata"].get("creationTimestamp", ""))
                 for p in pods
                 if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+                and pod_is_stale(p, include, exclude, since)
             ]
-            old = sorted(s for s in stamps if s and s < since)
-            if old:
-                out.append(Workload(w["kind"], ns, w["metadata"]["name"], old[0]))
+            if stale:
+                out.append(Workload(w["kind"], ns, w["metadata"]["name"], min(stale)))
     return out
 
 
