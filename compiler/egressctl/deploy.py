@@ -390,10 +390,15 @@ def _apply(
     lines: list[str] = []
     for ns, text in by_namespace(manifests, kube.namespace).items():
         res = kube.run(args, step=title, stdin=text, namespace=ns)
-        for line in res.stdout.splitlines():
-            if line.strip():
-                lines.append(line)
-                progress(f"    {line}")
+        lines += _echo(res, progress)
+    return lines
+
+
+def _echo(res: Result, progress: Progress) -> list[str]:
+    """kubectl's own lines (one per object), shown as progress and kept for the report."""
+    lines = [line for line in res.stdout.splitlines() if line.strip()]
+    for line in lines:
+        progress(f"    {line}")
     return lines
 
 
@@ -455,10 +460,7 @@ def _prune(
             if dry_run:
                 args.append("--dry-run=server")
             res = kube.run(args, step=f"{title}: {r}", namespace=ns)
-            for line in res.stdout.splitlines():
-                if line.strip():
-                    out.append(line)
-                    progress(f"    {line}")
+            out += _echo(res, progress)
     return out
 
 

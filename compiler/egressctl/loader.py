@@ -553,21 +553,7 @@ def load_environment(
 
     def environment_of(inv: Inventory) -> Environment:
         assert spec is not None  # noqa: S101 - checked above
-        return Environment(
-            name=path.stem,
-            file=shown,
-            context=spec.context,
-            namespace=spec.namespace,
-            api_version=spec.api_version,
-            istio=istio,
-            inventory=inv,
-            cluster=spec.cluster,
-            kubeconfig=(
-                str((folder / Path(spec.kubeconfig).expanduser()).resolve())
-                if spec.kubeconfig
-                else None
-            ),
-        )
+        return _environment(path, shown, spec, istio, inv)
 
     def cluster_rules(inv: Inventory) -> list[Problem]:
         return validate_capture_against_cluster(inv.capture, spec.cluster, shown)
@@ -602,14 +588,20 @@ def load_environment_settings(env: str, cwd: Path | None = None) -> Environment:
     if spec is None or any(p.severity is Severity.ERROR for p in problems):
         _finish(sources, [env_layer], problems)
     assert spec is not None  # noqa: S101 - _finish raised otherwise
+    return _environment(path, shown, spec, None, Inventory(Policy.ALLOW_ANY, Capture(), ()))
+
+
+def _environment(
+    path: Path, shown: str, spec: EnvSpec, istio: IstioChart | None, inventory: Inventory
+) -> Environment:
     return Environment(
         name=path.stem,
         file=shown,
         context=spec.context,
         namespace=spec.namespace,
         api_version=spec.api_version,
-        istio=None,
-        inventory=Inventory(Policy.ALLOW_ANY, Capture(), ()),
+        istio=istio,
+        inventory=inventory,
         cluster=spec.cluster,
         kubeconfig=(
             str((path.parent / Path(spec.kubeconfig).expanduser()).resolve())
