@@ -528,15 +528,7 @@ def load_environment(
         for i, rel in enumerate(spec.inventory):
             p = folder / rel
             if not p.is_file():
-                problems.append(
-                    Problem(
-                        "file-missing",
-                        Severity.ERROR,
-                        ("inventory", i),
-                        f"inventory file {rel!r} not found (looked for {p.resolve()})",
-                        layer=shown,
-                    )
-                )
+                problems.append(_missing(("inventory", i), f"inventory file {rel!r}", p, shown))
                 continue
             name = _shown(p, base)
             fi = sources.read(p, name)
@@ -611,6 +603,13 @@ def _environment(
     )
 
 
+def _missing(key: KeyPath, what: str, path: Path, shown: str, hint: str = "") -> Problem:
+    """A file an environment file names that is not there."""
+    return error(
+        "file-missing", key, f"{what} not found (looked for {path.resolve()})", hint, layer=shown
+    )
+
+
 def _istio(spec: EnvSpec, folder: Path, shown: str, problems: list[Problem]) -> IstioChart | None:
     if spec.istio_chart is None:
         return None
@@ -619,13 +618,13 @@ def _istio(spec: EnvSpec, folder: Path, shown: str, problems: list[Problem]) -> 
         local = folder / spec.istio_chart
         if not local.exists():
             problems.append(
-                error(
-                    "file-missing",
+                _missing(
                     ("istio", "chart"),
-                    f"Istio chart {spec.istio_chart!r} not found (looked for {local.resolve()})",
+                    f"Istio chart {spec.istio_chart!r}",
+                    local,
+                    shown,
                     "a local chart folder or .tgz, relative to this file; or add `repo:` for a "
                     "chart from a repository",
-                    layer=shown,
                 )
             )
         chart = str(local.resolve())
@@ -633,14 +632,7 @@ def _istio(spec: EnvSpec, folder: Path, shown: str, problems: list[Problem]) -> 
     for i, rel in enumerate(spec.istio_values):
         p = folder / rel
         if not p.is_file():
-            problems.append(
-                error(
-                    "file-missing",
-                    ("istio", "values", i),
-                    f"values file {rel!r} not found (looked for {p.resolve()})",
-                    layer=shown,
-                )
-            )
+            problems.append(_missing(("istio", "values", i), f"values file {rel!r}", p, shown))
         values.append(str(p.resolve()))
     return IstioChart(
         chart=chart,
