@@ -262,6 +262,41 @@ class FakeKubectl:
     def applies(self) -> list[dict[str, Any]]:
         return [c for c in self.calls() if "apply" in c["argv"]]
 
+    def deletes(self) -> list[list[str]]:
+        return [c["argv"] for c in self.calls() if "delete" in c["argv"]]
+
+    def get(self, kind: str, name: str, namespace: str = "istio-system") -> dict[str, Any] | None:
+        """The live object, or None."""
+        return next(
+            (
+                o
+                for o in self.objects(kind)
+                if o["metadata"]["name"] == name and o["metadata"].get("namespace") == namespace
+            ),
+            None,
+        )
+
+
+def flag(argv: list[str], name: str) -> str | None:
+    """The value of ``name`` in a recorded argv, written ``--name=VALUE`` or ``--name VALUE``
+    (before ``--``); None when absent."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    for i, a in enumerate(words):
+        if a.startswith(name + "="):
+            return a[len(name) + 1 :]
+        if a == name and i + 1 < len(words):
+            return words[i + 1]
+    return None
+
+
+def owner_labels(env: str = "dev", namespace: str = "istio-system") -> dict[str, str]:
+    """The labels chart/ puts on an object owned by environment ``env``."""
+    return {
+        "egressctl.io/owned": "true",
+        "egressctl.io/environment": env,
+        "egressctl.io/environment-namespace": namespace,
+    }
+
 
 @pytest.fixture
 def helm4(helm_majors: dict[int, str], monkeypatch: pytest.MonkeyPatch) -> str:

@@ -155,6 +155,34 @@ CASES = [
         "5:11: services.a.when: a date value is not allowed here",
         id="date-value",
     ),
+    pytest.param(
+        "polcy:\nservices: {}\n",
+        "1:1: polcy: unknown key [unknown-key]\n    hint: did you mean `policy`?",
+        id="unknown-top-key-null",
+    ),
+    pytest.param(
+        "services:\n  a:\n    host: a.com\n    ports: [80]\n    resolutoin:\n",
+        "5:5: services.a.resolutoin: unknown key [unknown-key]\n"
+        "    hint: did you mean `resolution`?",
+        id="unknown-service-key-null",
+    ),
+    pytest.param(
+        "services:\n  a:\n    host: a.com\n    ports:\n      - number: 80\n        protcol:\n",
+        "6:9: services.a.ports[0].protcol: unknown key",
+        id="unknown-port-key-null",
+    ),
+    pytest.param(
+        "root:*:19000:0:99999:7:::\n",
+        "1:1: the file has neither `services` nor `policy`: it is not an inventory "
+        "[inventory-blank]",
+        id="not-an-inventory",
+    ),
+    pytest.param(
+        "services:\n  a: &web {host: a.com, ports: [80]}\n"
+        "  b: {<<: *web, host: b.com, host: c.com}\n",
+        "3:30: key 'host' appears twice in the same mapping [duplicate-key]",
+        id="duplicate-key-beside-merge",
+    ),
 ]
 
 

@@ -38,15 +38,19 @@ def cluster_ns() -> Iterator[tuple[str, str]]:
         )
 
 
-def _owned(context: str, ns: str) -> list[str]:
+def _owned(context: str, ns: str, env: str = "it") -> list[str]:
+    """The objects environment ``env`` (deployed to namespace ``ns``) owns there."""
+    selector = (
+        "egressctl.io/owned=true,egressctl.io/environment="
+        f"{env},egressctl.io/environment-namespace={ns}"
+    )
     out = kubectl(
         [
             "get",
+            "--output=name",
+            f"--selector={selector}",
+            "--",
             "serviceentries,virtualservices,destinationrules",
-            "--output",
-            "name",
-            "--selector",
-            "egressctl.io/owned=true",
         ],
         step="list",
         context=context,
@@ -82,7 +86,7 @@ def test_deploy_diff_prune_rollback(
 
     # An object egressctl does not own is never pruned.
     kubectl(
-        ["apply", "--filename", "-"],
+        ["apply", "--filename=-"],
         step="foreign entry",
         context=context,
         namespace=ns,
@@ -96,13 +100,45 @@ def test_deploy_diff_prune_rollback(
     assert res.exit_code == 0, res.stderr
     assert _owned(context, ns) == ["serviceentry.networking.istio.io/httpbin-ext"]
     foreign = kubectl(
-        ["get", "serviceentry", "foreign", "--output", "name"],
+        ["get", "--output=name", "--", "serviceentry", "foreign"],
         step="foreign",
         context=context,
         namespace=ns,
     ).stdout.strip()
     assert foreign == "serviceentry.networking.istio.io/foreign"
 
+    # A rendered entry named like the foreign object is refused, unless adopted.
+    write(
+        project / "values" / "egress.yaml",
+        SEED + "  foreign:\n    host: foreign.example.com\n    ports: [443]\n",
+    )
+    res = cli("deploy", "--env", "it", "--yes")
+    assert res.exit_code == 2, res.stderr
+    assert "ServiceEntry/foreign" in res.stderr and "exists, not owned" in res.stderr
+    res = cli("deploy", "--env", "it", "--yes", "--adopt", "ServiceEntry/foreign")
+    assert res.exit_code == 0, res.stderr
+    assert "serviceentry.networking.istio.io/foreign" in _owned(context, ns)
+
+    # A second environment in the same namespace prunes nothing of the first one's.
+    write(
+        project / "values" / "egress2.yaml",
+        SEED.split("  httpbin-ext:")[0]
+        + "  partner:\n    host: partner.example\n    ports: [443]\n",
+    )
+    write(
+        project / "values" / "it2.yaml",
+        f"inventory: [egress2.yaml]\ncontext: {context}\nnamespace: {ns}\n",
+    )
+    res = cli("deploy", "--env", "it2", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert _owned(context, ns, "it2") == [
+        "serviceentry.networking.istio.io/partner",
+        "virtualservice.networking.istio.io/partner",
+    ]
+    assert "serviceentry.networking.istio.io/google" in _owned(context, ns)
+
+    write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
+    assert cli("deploy", "--env", "it", "--yes").exit_code == 0
     res = cli("rollback", "--env", "it", "--yes")
     assert res.exit_code == 0, res.stderr
     assert "serviceentry.networking.istio.io/google" in _owned(context, ns)

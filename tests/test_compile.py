@@ -192,7 +192,7 @@ def test_capture_ranges(include: list[str], expected: str) -> None:
 def test_capture_exclude_and_host_bits_warning(tmp_path: Path) -> None:
     inv_path = write(
         tmp_path / "inv.yaml",
-        "capture:\n  exclude: [169.254.169.254/32, 10.1.2.3/16]\n",
+        "capture:\n  exclude: [169.254.169.254/32, 10.1.2.3/16]\npolicy: ALLOW_ANY\n",
     )
     inv, findings = load_inventory([inv_path])
     v = emit.values(plan.build(inv))

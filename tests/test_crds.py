@@ -775,8 +775,7 @@ def test_from_cluster_reads_the_crds_kubectl_lists(fake_kubectl: Path) -> None:
     cluster = CrdSet.from_cluster("kind-egress")
     argv = json.loads((fake_kubectl / "argv.json").read_text(encoding="utf-8"))
     assert argv == [
-        "--context",
-        "kind-egress",
+        "--context=kind-egress",
         "get",
         "customresourcedefinitions",
         "--output",

@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 
 from egressctl import deploy as deploy_mod
-from tests.conftest import LEGACY_ISTIO, MINI_ISTIO, SEED, FakeKubectl, load_all, write
+from tests.conftest import (
+    LEGACY_ISTIO,
+    MINI_ISTIO,
+    SEED,
+    FakeKubectl,
+    flag,
+    load_all,
+    owner_labels,
+    write,
+)
 
 ISTIO_SYSTEM = "istio-system"
 
@@ -73,10 +82,10 @@ def test_every_call_names_context_namespace_and_kubeconfig(
     kubeconfig = str(kubectl.folder / "kubeconfig")
     for call in kubectl.calls():
         argv = call["argv"]
-        assert argv[argv.index("--kubeconfig") + 1] == kubeconfig, argv
-        if argv[2:4] != ["config", "current-context"]:
-            assert argv[argv.index("--context") + 1] == "kind-dev", argv
-            assert "--namespace" in argv, argv
+        assert flag(argv, "--kubeconfig") == kubeconfig, argv
+        if "current-context" not in argv:
+            assert flag(argv, "--context") == "kind-dev", argv
+            assert flag(argv, "--namespace"), argv
 
 
 def test_loosening_applies_istio_first(cli, project: Path, kubectl: FakeKubectl) -> None:
@@ -125,8 +134,12 @@ def test_prune_is_last_and_touches_only_owned_objects(
     cli, project: Path, kubectl: FakeKubectl
 ) -> None:
     _env(project)
-    owned = {"egressctl.io/owned": "true"}
-    for name, labels in (("old-owned", owned), ("teams-own", {"team": "x"})):
+    owned = owner_labels("dev")
+    for name, labels in (
+        ("old-owned", owned),
+        ("teams-own", {"team": "x"}),
+        ("other-envs", owner_labels("prod")),
+    ):
         kubectl.add(
             {
                 "apiVersion": "networking.istio.io/v1",
@@ -142,7 +155,7 @@ def test_prune_is_last_and_touches_only_owned_objects(
     assert [v for v in verbs[last_apply:] if v.startswith("delete")], verbs
     assert not [v for v in verbs[:last_apply] if v.startswith("delete")], verbs
     assert "delete 1 (old-owned)" in res.stderr
-    assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext", "teams-own"]
+    assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext", "other-envs", "teams-own"]
 
 
 def test_no_prune_keeps_them(cli, project: Path, kubectl: FakeKubectl) -> None:
@@ -151,11 +164,7 @@ def test_no_prune_keeps_them(cli, project: Path, kubectl: FakeKubectl) -> None:
         {
             "apiVersion": "networking.istio.io/v1",
             "kind": "ServiceEntry",
-            "metadata": {
-                "name": "old-owned",
-                "namespace": ISTIO_SYSTEM,
-                "labels": {"egressctl.io/owned": "true"},
-            },
+            "metadata": {"name": "old-owned", "namespace": ISTIO_SYSTEM, "labels": owner_labels()},
             "spec": {},
         }
     )
@@ -225,11 +234,15 @@ def test_failed_apply_stops_names_step_and_rerun_converges(
     assert "step 3/3: apply the Istio chart" in res.stderr
     assert "configmap/istio" in res.stderr
     assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext"]  # step 1 stays applied
-    assert not (project / "build" / "dev" / "history").exists()
+    history = project / "build" / "dev" / "history"
+    (pending,) = history.iterdir()  # recorded before the first apply, never completed
+    assert json.loads((pending / "record.json").read_text())["state"] == "pending"
     kubectl.clear_failures()
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
     assert "ServiceEntry    unchanged 2" in res.stderr
+    (done,) = history.iterdir()  # the pending record is superseded
+    assert json.loads((done / "record.json").read_text())["state"] == "complete"
     assert [o["metadata"]["name"] for o in kubectl.objects("ConfigMap")] == [
         "istio",
         "istio-sidecar-injector",
@@ -276,8 +289,23 @@ def test_interrupt_exits_130_and_leaves_no_partial_file(
     monkeypatch.setattr(deploy_mod, "_apply", interrupted)
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 130
-    leftovers = [p.name for p in (project / "build" / "dev").iterdir()]
-    assert sorted(leftovers) == ["egress.yaml", "istio.yaml", "values.yaml"]
+    build = project / "build" / "dev"
+    leftovers = [p.name for p in build.iterdir()]
+    assert sorted(leftovers) == [
+        ".deploy.lock",
+        "egress.yaml",
+        "history",
+        "istio.yaml",
+        "values.yaml",
+    ]
+    (pending,) = (build / "history").iterdir()
+    assert sorted(p.name for p in pending.iterdir()) == [
+        "egress.yaml",
+        "istio.yaml",
+        "record.json",
+        "values.yaml",
+    ]
+    assert json.loads((pending / "record.json").read_text())["state"] == "pending"
 
 
 # --- restarts ---------------------------------------------------------------------
@@ -308,7 +336,7 @@ def test_capture_change_lists_stale_workloads_and_restarts_them(
     rollouts = [c["argv"] for c in kubectl.calls() if "rollout" in c["argv"]]
     restart = [a for a in rollouts if "restart" in a]
     assert len(restart) == 1 and restart[0][-2:] == ["deployment/cart", "statefulset/ledger"]
-    assert restart[0][restart[0].index("--namespace") + 1] == "shop"
+    assert flag(restart[0], "--namespace") == "shop"
     assert sum("status" in a for a in rollouts) == 2
     assert "restarts done" in res.stderr
 
@@ -515,7 +543,7 @@ def test_objects_in_other_namespaces_are_applied_there_and_pruned_later(
     assert res.exit_code == 0, res.stderr
     rule = next(o for o in kubectl.objects("DestinationRule"))
     assert rule["metadata"]["namespace"] == "payments"
-    namespaces = {c["argv"][c["argv"].index("--namespace") + 1] for c in kubectl.applies()}
+    namespaces = {flag(c["argv"], "--namespace") for c in kubectl.applies()}
     assert namespaces == {"istio-system", "payments"}
     assert cli("diff", "--env", "dev").exit_code == 0
     _env(project)  # the bank service is gone: its rule in `payments` must go too
@@ -533,18 +561,18 @@ def test_prune_deletes_by_owner_label_and_name(cli, project: Path, kubectl: Fake
         {
             "apiVersion": "networking.istio.io/v1",
             "kind": "ServiceEntry",
-            "metadata": {
-                "name": "old",
-                "namespace": ISTIO_SYSTEM,
-                "labels": {"egressctl.io/owned": "true"},
-            },
+            "metadata": {"name": "old", "namespace": ISTIO_SYSTEM, "labels": owner_labels()},
             "spec": {},
         }
     )
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
-    delete = next(c["argv"] for c in kubectl.calls() if "delete" in c["argv"])
-    assert delete[delete.index("--selector") + 1] == "egressctl.io/owned=true"
-    assert delete[delete.index("--field-selector") + 1] == "metadata.name=old"
+    (delete,) = kubectl.deletes()
+    assert flag(delete, "--selector") == (
+        "egressctl.io/owned=true,egressctl.io/environment=dev,"
+        "egressctl.io/environment-namespace=istio-system"
+    )
+    assert flag(delete, "--field-selector") == "metadata.name=old"
+    assert delete[delete.index("--") + 1 :] == ["serviceentries.networking.istio.io"]
 
 
 def test_rollback_skips_records_of_the_same_renders(
@@ -585,14 +613,18 @@ def test_rollback_refuses_another_context(cli, project: Path, kubectl: FakeKubec
     assert "went to context 'kind-dev'" in res.stderr
 
 
-def test_broken_history_entries_are_skipped(cli, project: Path, kubectl: FakeKubectl) -> None:
+def test_interrupted_record_folders_are_skipped(cli, project: Path, kubectl: FakeKubectl) -> None:
+    """A folder without record.json: its writing stopped before the first apply.  (A
+    damaged record.json is an error: see test_hardening_deploy.py.)"""
     _env(project)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
-    broken = project / "build" / "dev" / "history" / "29990101T000000Z-broken"
-    write(broken / "record.json", "{not json")
+    interrupted = project / "build" / "dev" / "history" / "29990101T000000Z-interrupted"
+    write(interrupted / "egress.yaml", "half")
     res = cli("rollback", "--env", "dev", "--list")
     assert res.exit_code == 0, res.stderr
     assert len(res.stdout.splitlines()) == 1
+    assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    assert not interrupted.exists()  # cleaned up by the next complete deploy
 
 
 def test_a_failed_workload_listing_does_not_fail_a_done_deploy(
@@ -652,7 +684,7 @@ def test_kubeconfig_from_the_environment_file_expands_home(
     _env(project, extra="kubeconfig: ~/.kube/prod\n")
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     wanted = str((project / "home" / ".kube" / "prod").resolve())
-    assert all(c["argv"][c["argv"].index("--kubeconfig") + 1] == wanted for c in kubectl.calls())
+    assert all(flag(c["argv"], "--kubeconfig") == wanted for c in kubectl.calls())
 
 
 def test_merged_kubeconfig_list_is_left_to_kubectl(
@@ -661,7 +693,7 @@ def test_merged_kubeconfig_list_is_left_to_kubectl(
     monkeypatch.setenv("KUBECONFIG", "/a/config:/b/config")
     _env(project)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
-    assert not any("--kubeconfig" in c["argv"] for c in kubectl.calls())
+    assert not any(flag(c["argv"], "--kubeconfig") for c in kubectl.calls())
 
 
 def _pod(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from egressctl.validate import RULE_CODES, RULES
-from tests.conftest import write
+from tests.conftest import MINI_ISTIO, write
 
 
 def svc(body: str, name: str = "a") -> str:
@@ -409,10 +409,34 @@ CASES = [
         13,
         id="capture-overlap",
     ),
+    # --- hardening (issue #9) -------------------------------------------------------
+    pytest.param(
+        svc("host: a.com\nports: [80]\n", name='"a\\n"'), "name-invalid", 2, 3, id="name-newline"
+    ),
+    pytest.param(
+        svc(
+            "host: a.com\nports: [{number: 80, protocol: http, "
+            "originate: {mode: SIMPLE, namespace: Payments}}]\n"
+        ),
+        "namespace-invalid",
+        4,
+        79,
+        id="originate-namespace",
+    ),
+    pytest.param(
+        svc(f"host: a.com\nports: [80]\nreason: {'r' * 270_000}\n"),
+        "annotations-too-large",
+        5,
+        13,
+        id="annotations-too-large",
+    ),
+    pytest.param("{}\n", "inventory-blank", 1, 1, id="inventory-blank"),
+    pytest.param("polcy:\nservices: {}\n", "unknown-key", 1, 1, id="unknown-key-null-value"),
 ]
 
 # Rules that need more than one inventory file (environment files) are tested below.
 ENV_ONLY = {
+    "env-name-invalid",  # the file's own name: test_hardening_input.py
     "istio-version-without-repo",
     "file-missing",
     "inventory-empty",
@@ -454,7 +478,8 @@ def test_rule(cli, project: Path, text: str, code: str, line: int, col: int) -> 
 
 
 def test_every_rule_has_a_case() -> None:
-    tested = {p.values[1] for p in CASES} | ENV_ONLY | NOT_FROM_TEXT
+    tested = {p.values[1] for p in CASES} | {p.values[2] for p in ENV_CASES}
+    tested |= ENV_ONLY | NOT_FROM_TEXT
     assert RULE_CODES - tested == set()
 
 
@@ -510,7 +535,8 @@ def test_check_json_document_is_versioned(cli, project: Path) -> None:
 def _env(project: Path, inventory: str, env: str) -> None:
     write(project / "values" / "egress.yaml", inventory)
     head = "" if env.startswith("inventory:") else "inventory: [egress.yaml]\n"
-    write(project / "values" / "dev.yaml", head + "context: kind\n" + env)
+    context = "" if "context:" in env else "context: kind\n"
+    write(project / "values" / "dev.yaml", head + context + env)
 
 
 ENV_CASES = [
@@ -533,7 +559,7 @@ ENV_CASES = [
         id="api-version",
     ),
     pytest.param(
-        "capture:\n  include: [10.96.0.0/12]\n",
+        "capture:\n  include: [10.96.0.0/12]\npolicy: ALLOW_ANY\n",
         "cluster:\n  podCIDRs: [10.244.0.0/16]\n  serviceCIDRs: [10.96.0.0/12]\n",
         "capture-misses-cluster",
         "values/egress.yaml",
@@ -542,7 +568,7 @@ ENV_CASES = [
         id="misses-pods",
     ),
     pytest.param(
-        "capture:\n  exclude: [10.244.1.0/24]\n",
+        "capture:\n  exclude: [10.244.1.0/24]\npolicy: ALLOW_ANY\n",
         "cluster:\n  podCIDRs: [10.244.0.0/16]\n",
         "capture-cuts-cluster",
         "values/egress.yaml",
@@ -551,7 +577,7 @@ ENV_CASES = [
         id="cuts-pods",
     ),
     pytest.param(
-        "capture:\n  include: [10.0.0.0/8]\n",
+        "capture:\n  include: [10.0.0.0/8]\npolicy: ALLOW_ANY\n",
         "egress:\n  capture:\n    include: [10.96.0.0/12]\ncluster:\n  podCIDRs: [10.244.0.0/16]\n",
         "capture-misses-cluster",
         "values/dev.yaml",
@@ -595,6 +621,106 @@ ENV_CASES = [
         30,
         id="override-port",
     ),
+    # --- hardening (issue #9): what reaches helm, kubectl and labels -----------------
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        "namespace: Istio-System\n",
+        "namespace-invalid",
+        "values/dev.yaml",
+        3,
+        12,
+        id="namespace",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        "context: '--kubeconfig=/x'\n",
+        "context-invalid",
+        "values/dev.yaml",
+        2,
+        10,
+        id="context",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        'kubeconfig: "a\\nb"\n',
+        "kubeconfig-invalid",
+        "values/dev.yaml",
+        3,
+        13,
+        id="kubeconfig",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        f"istio:\n  chart: {MINI_ISTIO}\n  release: '--post-renderer=x'\n",
+        "istio-release-invalid",
+        "values/dev.yaml",
+        5,
+        12,
+        id="istio-release",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        f"istio:\n  chart: {MINI_ISTIO}\n  revision: Canary\n",
+        "istio-revision-invalid",
+        "values/dev.yaml",
+        5,
+        13,
+        id="istio-revision",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        "istio:\n  repo: ftp://charts.example\n  chart: istiod\n",
+        "istio-repo-invalid",
+        "values/dev.yaml",
+        4,
+        9,
+        id="istio-repo",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        "istio:\n  repo: https://charts.example\n  chart: istiod\n  version: '-1'\n",
+        "istio-version-invalid",
+        "values/dev.yaml",
+        6,
+        12,
+        id="istio-version",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        "istio:\n  repo: https://charts.example\n  chart: '-x'\n",
+        "istio-chart-invalid",
+        "values/dev.yaml",
+        5,
+        10,
+        id="istio-chart",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        f"istio:\n  chart: {MINI_ISTIO}\n  values: ['-f']\n",
+        "istio-values-invalid",
+        "values/dev.yaml",
+        5,
+        12,
+        id="istio-values",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\n",
+        f"istio:\n  chart: {MINI_ISTIO}\n  values: [/dev/zero]\n",
+        "file-not-regular",
+        "values/dev.yaml",
+        5,
+        12,
+        id="istio-values-device",
+    ),
+    pytest.param(
+        "capture:\n  exclude: [169.254.169.254/32]\n",
+        "",
+        "inventory-blank",
+        "values/egress.yaml",
+        1,
+        1,
+        id="inventory-blank",
+    ),
 ]
 
 
@@ -614,7 +740,7 @@ def test_environment_rule(
 def test_cluster_ranges_fully_included_pass(cli, project: Path) -> None:
     _env(
         project,
-        "capture:\n  include: [10.96.0.0/12, 10.244.0.0/16]\n",
+        "capture:\n  include: [10.96.0.0/12, 10.244.0.0/16]\npolicy: ALLOW_ANY\n",
         "cluster:\n  podCIDRs: [10.244.0.0/17, 10.244.128.0/17]\n  serviceCIDRs: [10.96.0.0/12]\n",
     )
     res = cli("check", "--env", "dev")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import stat
 import sys
 import tarfile
@@ -13,7 +14,16 @@ import pytest
 
 from egressctl import helmbin
 from egressctl.errors import ToolError, UsageError
-from egressctl.runners import find_helm, helm_version, parse_helm_version, run
+from egressctl.runners import (
+    find_helm,
+    helm_show_chart,
+    helm_template,
+    helm_version,
+    kubectl,
+    parse_helm_version,
+    run,
+)
+from tests.conftest import CHART
 
 
 def _script(folder: Path, name: str, body: str) -> Path:
@@ -49,6 +59,114 @@ def test_run_missing_binary(tmp_path: Path) -> None:
 def test_run_check_false_returns_the_code(tmp_path: Path) -> None:
     tool = _script(tmp_path, "tool", "import sys; sys.exit(3)")
     assert run([tool], step="x", check=False).returncode == 3
+
+
+def _recorder(folder: Path, name: str) -> tuple[Path, Path]:
+    """A stand-in binary that records its argv (one JSON list a line); `version` answers."""
+    log = folder / f"{name}.argv"
+    body = (
+        "import json, sys\n"
+        "if sys.argv[1:2] == ['version']:\n    print('v3.19.0+gfake')\n    sys.exit(0)\n"
+        f"open({str(log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+    )
+    return _script(folder, name, body), log
+
+
+def _argvs(log: Path) -> list[list[str]]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_helm_template_puts_double_dash_before_release_and_chart(tmp_path: Path) -> None:
+    helm, log = _recorder(tmp_path, "helm")
+    helm_template(
+        "--post-renderer=x",
+        "-chart",
+        namespace="ns",
+        values_text="a: 1\n",
+        values_files=["team.yaml"],
+        repo="https://charts.example",
+        version="1.2.3",
+        step="render",
+        helm=str(helm),
+    )
+    (argv,) = _argvs(log)
+    generated = argv[argv.index("--") - 1]
+    assert argv == [
+        "template",
+        "--namespace",
+        "ns",
+        "--repo",
+        "https://charts.example",
+        "--version",
+        "1.2.3",
+        "--values",
+        "team.yaml",
+        "--values",
+        generated,
+        "--",
+        "--post-renderer=x",
+        "-chart",
+    ]
+    assert not Path(generated).exists()  # the generated values file is cleaned up
+
+
+def test_helm_show_chart_puts_double_dash_before_the_chart(tmp_path: Path) -> None:
+    helm, log = _recorder(tmp_path, "helm")
+    helm_show_chart(
+        "-istiod", repo="https://charts.example", version="1.28.0", step="show", helm=str(helm)
+    )
+    helm_show_chart("istiod", repo=None, version=None, step="show", helm=str(helm))
+    assert _argvs(log) == [
+        [
+            "show",
+            "chart",
+            "--repo",
+            "https://charts.example",
+            "--version",
+            "1.28.0",
+            "--",
+            "-istiod",
+        ],
+        ["show", "chart", "--", "istiod"],
+    ]
+
+
+def test_kubectl_passes_context_namespace_kubeconfig_as_one_word_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, log = _recorder(tmp_path, "kubectl")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    kubectl(
+        ["get", "configmap", "istio"],
+        step="get",
+        context="--kubeconfig=/evil",
+        namespace="istio-system",
+        kubeconfig="/home/k config",
+    )
+    kubectl(["config", "current-context"], step="ctx")
+    assert _argvs(log) == [
+        [
+            "--context=--kubeconfig=/evil",
+            "--namespace=istio-system",
+            "--kubeconfig=/home/k config",
+            "get",
+            "configmap",
+            "istio",
+        ],
+        ["config", "current-context"],
+    ]
+
+
+@pytest.mark.parametrize("major", [3, 4])
+def test_real_helms_accept_double_dash(helm_majors: dict[int, str], major: int) -> None:
+    exe = helm_majors[major]
+    seed = (CHART / "ci" / "seed-values.yaml").read_text(encoding="utf-8")
+    manifests = helm_template(
+        "egress", CHART, namespace="istio-system", values_text=seed, step="t", helm=exe
+    )
+    assert "kind: ServiceEntry" in manifests
+    shown = helm_show_chart(str(CHART), repo=None, version=None, step="s", helm=exe)
+    assert "name: egressctl" in shown.splitlines()
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,11 @@ app.kubernetes.io/instance: {{ .Release.Name | trunc 63 | trimSuffix "-" }}
 {{- end -}}
 
 {{/*
-egress.labels: every object's labels. egressctl.io/owned marks what egressctl owns
-and may prune; nothing without it is ever deleted.
+egress.labels: every object's labels. egressctl.io/owned marks what egressctl owns;
+with .Values.owner (set by `egressctl render/deploy`, absent for `compile FILE…`),
+egressctl.io/environment and egressctl.io/environment-namespace name the environment
+that owns the object: prune and diff select on all three, so an environment never
+deletes or changes another one's objects. The schema holds both values to DNS labels.
 */}}
 {{- define "egress.labels" -}}
 helm.sh/chart: {{ include "egress.chart" . }}
@@ -39,4 +42,45 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: egressctl
 egressctl.io/owned: "true"
+{{- with .Values.owner }}
+egressctl.io/environment: {{ .environment | quote }}
+egressctl.io/environment-namespace: {{ .namespace | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+egress.annotations: an object's `annotations:` block, or nothing when it has none: the
+entry's own metadata.annotations plus, with .Values.owner, egressctl.io/context (the
+owning environment's kube context; an annotation, since a context name need not be a
+valid label value). Call with (dict "root" $ "metadata" $entry.metadata).
+*/}}
+{{- define "egress.annotations" -}}
+{{- $annotations := dict -}}
+{{- with .metadata }}{{ with .annotations }}{{ $annotations = merge $annotations . }}{{ end }}{{ end -}}
+{{- with .root.Values.owner }}{{ $_ := set $annotations "egressctl.io/context" .context }}{{ end -}}
+{{- with $annotations -}}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+egress.metadata: an object's whole `metadata:` block: its name (the values key), its
+namespace (the entry's, else the release's), the labels every object carries plus the
+entry's own, and its annotations. Call with
+(dict "root" $ "name" $name "entry" $entry "labels" $labels), $labels being
+`include "egress.labels" .` computed once per template.
+*/}}
+{{- define "egress.metadata" -}}
+metadata:
+  name: {{ include "egress.objectName" .name | quote }}
+  namespace: {{ .entry.namespace | default .root.Release.Namespace | quote }}
+  labels:
+    {{- .labels | nindent 4 }}
+    {{- with .entry.metadata }}{{ with .labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}{{ end }}
+  {{- with include "egress.annotations" (dict "root" .root "metadata" .entry.metadata) }}
+  {{- . | nindent 2 }}
+  {{- end }}
 {{- end -}}

@@ -11,6 +11,7 @@ import contextlib
 import enum
 import json
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,14 @@ from typing import Annotated, Any
 import typer
 
 from egressctl import __version__
-from egressctl.errors import EgressError, ExitCode, Finding, ToolError, UsageError
+from egressctl.errors import (
+    EgressError,
+    ExitCode,
+    Finding,
+    Terminated,
+    ToolError,
+    UsageError,
+)
 
 app = typer.Typer(
     name="egressctl",
@@ -77,6 +85,16 @@ def _handled(output: Output = Output.human, command: str = "") -> Iterator[None]
     except (KeyboardInterrupt, typer.Abort):
         _err("interrupted; nothing more was applied")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except Terminated:
+        _err(TERMINATED_MESSAGE)
+        raise typer.Exit(int(ExitCode.TERMINATED)) from None
+
+
+TERMINATED_MESSAGE = "terminated (SIGTERM); nothing more was applied"
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def _finding_json(f: Finding) -> dict[str, Any]:
@@ -178,13 +196,17 @@ def compile_(
             inv, findings = load_inventory(list(inventory or []))
             api = "v1"
         _show_warnings(findings)
-        text = emit.dump(emit.values(plan.build(inv), api), inv.sources)
+        owner = emit.Owner.of(environment) if env else None
+        text = emit.dump(emit.values(plan.build(inv), api, owner), inv.sources)
         if out is None:
             typer.echo(text, nl=False)
         else:
-            from egressctl.files import write_atomic
+            from egressctl.files import write_atomic, write_problem
 
-            write_atomic(out, text)
+            try:
+                write_atomic(out, text)
+            except OSError as exc:
+                raise UsageError(write_problem(out, exc)) from None
             _err(f"wrote {out}")
 
 
@@ -292,7 +314,7 @@ def _crd_set(source: str) -> Any:
         crd_set = CrdSet.from_cluster(None)
     else:
         path = Path(source)
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"--crds {source}: no such file (or write `cluster`)")
         crd_set = CrdSet.from_file(path)
     for skipped in crd_set.skipped_rules:
@@ -421,11 +443,22 @@ def render(
 def _write_render(folder: Path, rendered: Any) -> list[Path]:
     """The render's files, each atomically; an istio.yaml of an earlier render is removed
     when this one has none, so the folder never mixes two renders."""
-    from egressctl.files import write_all_atomic
+    from egressctl.files import write_atomic, write_problem
 
-    written = write_all_atomic(folder, rendered.files())
+    written = []
+    for name, text in rendered.files().items():
+        target = folder / name
+        try:
+            write_atomic(target, text)
+        except OSError as exc:
+            raise UsageError(write_problem(target, exc)) from None
+        written.append(target)
     if rendered.istio is None:
-        (folder / "istio.yaml").unlink(missing_ok=True)
+        stale = folder / "istio.yaml"
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot remove {stale}: {exc.strerror or exc}") from None
     return written
 
 
@@ -445,8 +478,36 @@ def _confirm(yes: bool, dry_run: bool) -> Any:
     return confirm
 
 
+AdoptOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--adopt",
+        metavar="KIND/NAME",
+        help="Take over an existing object this environment does not own: Kind/name, or "
+        "namespace/Kind/name (repeatable). Another environment's object is never taken.",
+    ),
+]
+AdoptAllOption = Annotated[
+    bool,
+    typer.Option(
+        "--adopt-all",
+        help="Take over every existing object of the render that no environment owns "
+        "(or that an earlier egressctl labelled without an environment).",
+    ),
+]
+
+
 def _run_deploy(
-    rendered: Any, out: Path, *, dry_run: bool, yes: bool, prune: bool, restart_: bool, source: str
+    rendered: Any,
+    out: Path,
+    *,
+    dry_run: bool,
+    yes: bool,
+    prune: bool,
+    restart_: bool,
+    source: str,
+    adopt: Any,
+    lock: Path,
 ) -> None:
     from egressctl import deploy as d
 
@@ -457,15 +518,19 @@ def _run_deploy(
         progress=_err,
         prune=prune,
         previous=d.previous_namespaces(out),
+        adopt=adopt,
+        lock=lock,
+        record_to=out,
+        source=source,
     )
     p = report.plan
     if dry_run:
         _err(f"dry run done: {rendered.env.name} → {rendered.env.context}; nothing changed")
         return
-    folder = d.record(rendered, report, out, source=source)
+    folder = report.record
     _err(
         f"deployed {rendered.env.name} → {rendered.env.context} ({p.order}); "
-        f"recorded as {folder.name}"
+        f"recorded as {folder.name if folder else '-'}"
     )
     if rendered.istio is None or not p.capture_changed:
         return
@@ -505,7 +570,8 @@ def deploy(
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     prune: Annotated[
-        bool, typer.Option(help="Delete owned objects that are no longer in the inventory.")
+        bool,
+        typer.Option(help="Delete this environment's objects that are no longer in the inventory."),
     ] = True,
     restart_: Annotated[
         bool,
@@ -515,52 +581,65 @@ def deploy(
             "capture ranges, namespace by namespace.",
         ),
     ] = False,
+    adopt: AdoptOption = None,
+    adopt_all: AdoptAllOption = False,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Where renders and history are kept.")
     ] = None,
     chart: Annotated[Path | None, typer.Option(help="egressctl's chart folder.")] = None,
 ) -> None:
     """Render, check the context, show the plan, apply in an order that never cuts traffic,
-    prune, and record the deploy."""
+    prune, and record the deploy (one at a time per environment: build/ENV/.deploy.lock)."""
+    from egressctl import deploy as d
     from egressctl.loader import load_environment
     from egressctl.render import render_environment
 
     with _handled(Output.human, "deploy"):
+        adopting = d.parse_adopt(adopt or [], adopt_all)
         environment, findings = load_environment(env)
         _show_warnings(findings)
-        rendered = render_environment(environment, chart)
         folder = out or Path("build") / environment.name
-        _write_render(folder, rendered)
-        _run_deploy(
-            rendered,
-            folder,
-            dry_run=dry_run,
-            yes=yes,
-            prune=prune,
-            restart_=restart_,
-            source="deploy",
-        )
+        with d.deploy_lock(folder, environment.name) as lock:
+            rendered = render_environment(environment, chart)
+            _write_render(folder, rendered)
+            _run_deploy(
+                rendered,
+                folder,
+                dry_run=dry_run,
+                yes=yes,
+                prune=prune,
+                restart_=restart_,
+                source="deploy",
+                adopt=adopting,
+                lock=lock,
+            )
 
 
 @app.command()
 def diff(
     env: EnvOption,
     prune: Annotated[
-        bool, typer.Option(help="Also list owned objects a deploy would delete.")
+        bool, typer.Option(help="Also list this environment's objects a deploy would delete.")
     ] = True,
+    adopt: AdoptOption = None,
+    adopt_all: AdoptAllOption = False,
     chart: Annotated[Path | None, typer.Option(help="egressctl's chart folder.")] = None,
 ) -> None:
-    """`kubectl diff` of both renders against the cluster: exit 1 when they differ."""
+    """`kubectl diff` of both renders against the cluster, and the objects a deploy would
+    refuse, adopt or delete: exit 1 when anything differs."""
     from egressctl import deploy as d
     from egressctl.loader import load_environment
     from egressctl.render import render_environment
 
     with _handled(Output.human, "diff"):
+        adopting = d.parse_adopt(adopt or [], adopt_all)
         environment, findings = load_environment(env)
         _show_warnings(findings)
         rendered = render_environment(environment, chart)
         folder = Path("build") / environment.name
-        changed, lines = d.diff(rendered, prune=prune, previous=d.previous_namespaces(folder))
+        changed, lines = d.diff(
+            rendered, prune=prune, previous=d.previous_namespaces(folder), adopt=adopting
+        )
         for line in lines:
             typer.echo(line)
         _err("differences found" if changed else "no differences")
@@ -577,34 +656,42 @@ def rollback(
     list_: Annotated[bool, typer.Option("--list", help="List the recorded deploys.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Change nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    prune: Annotated[bool, typer.Option(help="Delete owned objects not in that render.")] = True,
+    prune: Annotated[
+        bool, typer.Option(help="Delete this environment's objects not in that render.")
+    ] = True,
+    adopt: AdoptOption = None,
+    adopt_all: AdoptAllOption = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where history is kept.")] = None,
 ) -> None:
-    """Re-apply a recorded render through the same ordered path."""
+    """Re-apply a recorded (complete) render through the same ordered path."""
     from egressctl import deploy as d
     from egressctl.loader import load_environment_settings
 
     with _handled(Output.human, "rollback"):
+        adopting = d.parse_adopt(adopt or [], adopt_all)
         environment = load_environment_settings(env)
         folder = out or Path("build") / environment.name
         if list_:
             for r in d.history(folder):
                 typer.echo(
-                    f"{r['id']}  {r['time']}  {r['context']}  {r['policy']}  "
-                    f"git {str(r.get('gitCommit') or '-')[:12]}  ({r['source']})"
+                    f"{r.id}  {r.time}  {r.state}  {r.context}  {r.policy}  "
+                    f"git {(r.git_commit or '-')[:12]}  ({r.source})"
                 )
             return
-        rendered, ident = d.load_record(folder, to, environment)
-        _err(f"rolling {environment.name} back to recorded deploy {ident}")
-        _run_deploy(
-            rendered,
-            folder,
-            dry_run=dry_run,
-            yes=yes,
-            prune=prune,
-            restart_=False,
-            source=f"rollback to {ident}",
-        )
+        with d.deploy_lock(folder, environment.name) as lock:
+            rendered, ident = d.load_record(folder, to, environment)
+            _err(f"rolling {environment.name} back to recorded deploy {ident}")
+            _run_deploy(
+                rendered,
+                folder,
+                dry_run=dry_run,
+                yes=yes,
+                prune=prune,
+                restart_=False,
+                source=f"rollback to {ident}",
+                adopt=adopting,
+                lock=lock,
+            )
 
 
 @app.command("install-helm")
@@ -632,4 +719,11 @@ def install_helm(
 
 
 def main() -> None:
-    app()
+    """The entry point: SIGTERM is handled like Ctrl-C (every `finally` runs, temporary
+    files go, a running helm or kubectl is stopped), then exit 143 with a message."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        app()
+    except Terminated:  # outside a command's _handled (while starting or finishing)
+        _err(TERMINATED_MESSAGE)
+        sys.exit(int(ExitCode.TERMINATED))

@@ -58,8 +58,10 @@ except ImportError:  # pragma: no cover - exercised only on Python 3.10
 
 from egressctl import runners
 from egressctl.errors import ToolError, UsageError
+from egressctl.files import read_bounded, utf8_problem, yaml_problem
 
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+CRD_FILE_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -1059,14 +1061,19 @@ class CrdSet:
 
     @classmethod
     def from_file(cls, path: Path) -> CrdSet:
-        """The CRDs in a multi-document YAML file (such as Istio's crd-all.gen.yaml)."""
+        """The CRDs in a multi-document YAML file (such as Istio's crd-all.gen.yaml): a
+        regular file of at most 64 MiB, UTF-8 YAML."""
         try:
-            with path.open(encoding="utf-8") as fh:
-                docs = [d for d in yaml.load_all(fh, Loader=_SafeLoader) if d]
+            raw = read_bounded(path, CRD_FILE_MAX_BYTES)
         except OSError as exc:
-            raise UsageError(f"{path}: cannot read CRDs: {exc.strerror or exc}") from exc
-        except yaml.YAMLError as exc:
-            raise UsageError(f"{path}: not valid YAML: {exc}") from exc
+            raise UsageError(f"{path}: cannot read CRDs: {exc.strerror or exc}") from None
+        problem = utf8_problem(raw)
+        if problem is not None:
+            raise UsageError(f"{path}: cannot read CRDs: {problem}")
+        try:
+            docs = [d for d in yaml.load_all(raw.decode("utf-8"), Loader=_SafeLoader) if d]
+        except (yaml.YAMLError, RecursionError) as exc:
+            raise UsageError(f"{path}: not valid YAML: {yaml_problem(exc)}") from None
         return cls.from_documents(docs, str(path))
 
     @classmethod

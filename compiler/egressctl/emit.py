@@ -3,19 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from egressctl import __version__, yamlout
-from egressctl.model import DEFAULT_API_VERSION
+from egressctl.model import DEFAULT_API_VERSION, Environment
 from egressctl.plan import Plan
 
 GROUP = "networking.istio.io"
 
 
-def values(plan: Plan, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]:
-    """The one values document both charts read; each takes its own keys."""
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The environment that owns the rendered objects: chart/ labels every object with
+    ``egressctl.io/environment`` and ``egressctl.io/environment-namespace`` (both DNS
+    labels, checked when the environment file is loaded) and annotates it with
+    ``egressctl.io/context`` (a context name need not be label-safe)."""
+
+    environment: str
+    namespace: str
+    context: str
+
+    @classmethod
+    def of(cls, env: Environment) -> Owner:
+        return cls(env.name, env.namespace, env.context)
+
+    def values(self) -> dict[str, str]:
+        return {
+            "environment": self.environment,
+            "namespace": self.namespace,
+            "context": self.context,
+        }
+
+
+def values(
+    plan: Plan, api_version: str = DEFAULT_API_VERSION, owner: Owner | None = None
+) -> dict[str, Any]:
+    """The one values document both charts read; each takes its own keys.  ``owner``:
+    the deploying environment (None for `compile FILE…`: then no identity labels)."""
     mode = {"mode": plan.policy.value}
-    return {
+    doc: dict[str, Any] = {
         "global": {
             "outboundTrafficPolicy": dict(mode),
             "proxy": {
@@ -29,6 +56,9 @@ def values(plan: Plan, api_version: str = DEFAULT_API_VERSION) -> dict[str, Any]
         "tlsRoutes": plan.tls_routes,
         "destinationRules": plan.destination_rules,
     }
+    if owner is not None:
+        doc["owner"] = owner.values()
+    return doc
 
 
 def header(sources: Sequence[str]) -> str:

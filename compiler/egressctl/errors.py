@@ -23,7 +23,9 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  # wrong flags, wrong kube context, refused confirmation
     INVALID = 3  # the inventory or environment file is invalid
     TOOL_FAILED = 4  # helm or kubectl failed
+    RECORD_FAILED = 5  # the deploy record could not be written
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (128 + 15), handled like Ctrl-C
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,12 @@ class EgressError(Exception):
         return [str(self)]
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived.  Raised from the signal handler like KeyboardInterrupt (and, like
+    it, not an Exception), so every ``finally`` and context manager on the way out runs:
+    temporary files are removed and a running helm or kubectl is stopped."""
+
+
 class UsageError(EgressError):
     """The command was asked for something it cannot do (wrong context, no --yes…)."""
 
@@ -139,6 +147,13 @@ class VerificationError(EgressError):
     values files are wrong for egressctl's purpose)."""
 
     exit_code = ExitCode.INVALID
+
+
+class RecordError(EgressError):
+    """The deploy record (build/<env>/history/) could not be written: before the first
+    apply nothing was applied; after it, the cluster changed and the record is missing."""
+
+    exit_code = ExitCode.RECORD_FAILED
 
 
 @dataclass(eq=False)

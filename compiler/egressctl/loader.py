@@ -35,8 +35,17 @@ from egressctl.errors import (
     error,
     format_path,
 )
+from egressctl.files import FileTooLarge, NotRegularFile, check_regular, read_bounded
 from egressctl.model import Capture, Environment, Inventory, IstioChart, Policy
-from egressctl.parse import EnvSpec, Reader, parse_environment, parse_inventory, type_name
+from egressctl.parse import (
+    EnvSpec,
+    Reader,
+    inventory_keys,
+    parse_environment,
+    parse_inventory,
+    type_name,
+)
+from egressctl.validate import env_name_problem
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ALIAS_EXPANSION = 10_000  # values that aliases may add to a document
@@ -55,31 +64,42 @@ class _DuplicateKey(Exception):
 
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _FastLoader(_BaseLoader):  # type: ignore[misc]
-    """The C safe loader, refusing duplicate keys (PyYAML keeps the last silently)."""
+    """The C safe loader, refusing duplicate keys (PyYAML keeps the last silently).
+
+    A merge key (``<<: *base``) brings in keys that the mapping may override: those are
+    not duplicates.  Only the mapping's own keys are compared, recorded before PyYAML
+    flattens the merged ones into the node — which it does in place, also to a merged
+    anchor that is built later than the mapping that merges it."""
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        if node not in self._own_keys and any(k.tag == _MERGE_TAG for k, _ in node.value):
+            self._own_keys[node] = [k for k, _ in node.value if k.tag != _MERGE_TAG]
+        super().flatten_mapping(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        own = self._own_keys.get(node)
+        merges = own is not None or any(k.tag == _MERGE_TAG for k, _ in node.value)
+        if own is None:
+            own = [k for k, _ in node.value if k.tag != _MERGE_TAG]
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        plain_keys = [k for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]
-        if len(mapping) < len(plain_keys) and not any(
-            k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value
-        ):
+        if merges or len(mapping) < len(own):
             seen: set[Any] = set()
-            dups = []
-            for key_node, _ in node.value:
+            for key_node in own:
                 key = self.construct_object(key_node, deep=deep)
                 if key in seen:
-                    dups.append((str(key), key_node.start_mark))
+                    self._duplicates.append((str(key), key_node.start_mark))
                 seen.add(key)
-            self._duplicates.extend(dups)
         return mapping
 
 
 def _fast_load(text: str) -> tuple[Any, list[tuple[str, Any]]]:
     loader = _FastLoader(text)
     loader._duplicates = []
+    loader._own_keys = {}
     try:
         return loader.get_single_data(), loader._duplicates
     finally:
@@ -107,20 +127,18 @@ class _Sources:
     def read(self, path: Path, shown: str) -> _File | None:
         top = Loc(shown)
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                self.fail(
-                    "file-too-large",
-                    top,
-                    f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                )
-                return None
-            raw = path.read_bytes()
+            raw = read_bounded(path, MAX_FILE_BYTES)
         except FileNotFoundError:
             self.fail("file-missing", top, f"file not found (looked for {path.resolve()})")
             return None
         except IsADirectoryError:
             self.fail("file-missing", top, "is a folder, not a YAML file")
+            return None
+        except NotRegularFile as exc:
+            self.fail("file-not-regular", top, str(exc.strerror))
+            return None
+        except FileTooLarge as exc:
+            self.fail("file-too-large", top, str(exc.strerror))
             return None
         except OSError as exc:
             self.fail("file-unreadable", top, f"cannot read file: {exc.strerror}")
@@ -333,8 +351,9 @@ class _Positions:
         self.index[path] = (key, value)
         if isinstance(node, CommentedMap):
             for k in node:
-                kl = self._loc(node.lc.key(k), value)
-                vl = self._loc(node.lc.value(k), kl)
+                pos = _key_position(node, k)
+                kl = self._loc(pos[:2] if pos else None, value)
+                vl = self._loc(pos[2:4] if pos else None, kl)
                 self._visit(node[k], (*path, k if isinstance(k, str) else str(k)), kl, vl, seen)
         elif isinstance(node, CommentedSeq):
             for i, item in enumerate(node):
@@ -349,6 +368,22 @@ class _Positions:
                     return hit[0]
                 return hit[1]
         return Loc(self.shown)
+
+
+def _key_position(node: Any, key: Any, depth: int = 0) -> Any:
+    """[key line, key column, value line, value column] of ``key`` in a ruamel mapping;
+    a key that a merge (``<<: *base``) brought in has the position it has in the mapping
+    it came from.  None when unknown."""
+    from ruamel.yaml.comments import CommentedMap
+
+    found = node.lc.data.get(key)
+    if found is not None or depth > 20:
+        return found
+    for merged in getattr(node, "merge", None) or ():
+        source = merged[1] if isinstance(merged, tuple) else merged
+        if isinstance(source, CommentedMap) and key in source:
+            return _key_position(source, key, depth + 1)
+    return None
 
 
 class _Locator:
@@ -442,12 +477,42 @@ def _foreign(layers: Iterable[Layer]) -> list[Problem]:
 ExtraRules = Callable[[Inventory], list[Problem]]
 
 
+def _layer_keys(layers: Iterable[Layer]) -> list[Problem]:
+    """Unknown keys, layer by layer: merging drops null values (`polcy:`), and with them
+    the unknown keys that hold them."""
+    out: list[Problem] = []
+    for layer in layers:
+        r = Reader(layer=layer.shown)
+        inventory_keys(layer.data, r, layer.prefix)
+        out += r.problems
+    return out
+
+
+def _blank(layers: Iterable[Layer]) -> list[Problem]:
+    """Inventory files with neither `services` nor `policy`: not an inventory (a config
+    file named by mistake, every key unknown) — compiled, it would be an empty ALLOW_ANY
+    policy that loosens the mesh and prunes every entry."""
+    return [
+        error(
+            "inventory-blank",
+            (),
+            "the file has neither `services` nor `policy`: it is not an inventory",
+            "list the external services under `services:` (`services: {}` for none), or "
+            "set `allowEmptyInventory: true` in the environment file",
+            layer=layer.shown,
+        )
+        for layer in layers
+        if not layer.prefix and "services" not in layer.data and "policy" not in layer.data
+    ]
+
+
 def _compile_layers(
     sources: _Sources,
     layers: list[Layer],
     problems: list[Problem],
     sources_shown: tuple[str, ...],
     extra_rules: Sequence[ExtraRules] = (),
+    allow_blank: bool = False,
 ) -> tuple[Inventory, list[Finding]]:
     from egressctl.validate import validate_inventory
 
@@ -459,13 +524,15 @@ def _compile_layers(
     for layer in layers:
         merged = merge(merged, layer.data)
     inventory = parse_inventory(merged, r, sources_shown)
-    problems = problems + r.problems
+    problems = problems + _layer_keys(layers) + r.problems
     if not any(p.severity is Severity.ERROR for p in problems):
         problems += validate_inventory(inventory)
-        for rules in extra_rules:
-            if any(p.severity is Severity.ERROR for p in problems):
-                break
-            problems += rules(inventory)
+    if not allow_blank:
+        problems += _blank(layers)
+    for rules in extra_rules:
+        if any(p.severity is Severity.ERROR for p in problems):
+            break
+        problems += rules(inventory)
     if not problems and not sources.findings:
         return inventory, []
     return inventory, _finish(sources, layers, problems)
@@ -527,8 +594,9 @@ def load_environment(
     if spec is not None:
         for i, rel in enumerate(spec.inventory):
             p = folder / rel
-            if not p.is_file():
-                problems.append(_missing(("inventory", i), f"inventory file {rel!r}", p, shown))
+            refused = _named_file(p, ("inventory", i), f"inventory file {rel!r}", shown)
+            if refused is not None:
+                problems.append(refused)
                 continue
             name = _shown(p, base)
             fi = sources.read(p, name)
@@ -553,7 +621,9 @@ def load_environment(
     rules: list[ExtraRules] = [cluster_rules]
     if extra_rules is not None:
         rules.append(lambda inv: extra_rules(environment_of(inv)))
-    inventory, findings = _compile_layers(sources, layers, problems, (*inv_shown, shown), rules)
+    inventory, findings = _compile_layers(
+        sources, layers, problems, (*inv_shown, shown), rules, spec.allow_empty_inventory
+    )
     return environment_of(inventory), findings
 
 
@@ -568,6 +638,14 @@ def _read_env_file(
     env_layer = _as_layer(f, sources, "the environment file") if f else None
     if env_layer is None:
         _fail(sources)
+    name_problem = env_name_problem(path.stem)
+    if name_problem is not None:
+        sources.fail(
+            "env-name-invalid",
+            Loc(shown),
+            name_problem,
+            "rename the file, e.g. values/prod-eu.yaml for `--env prod-eu`",
+        )
     r = Reader(layer=shown)
     spec = parse_environment(env_layer.data, r)
     return path, shown, sources, env_layer, spec, list(r.problems)
@@ -577,7 +655,7 @@ def load_environment_settings(env: str, cwd: Path | None = None) -> Environment:
     """Only the environment file (context, namespace, kubeconfig…), not its inventory:
     what `rollback` needs, even when today's inventory does not validate."""
     path, shown, sources, env_layer, spec, problems = _read_env_file(env, cwd or Path.cwd())
-    if spec is None or any(p.severity is Severity.ERROR for p in problems):
+    if spec is None or sources.findings or any(p.severity is Severity.ERROR for p in problems):
         _finish(sources, [env_layer], problems)
     assert spec is not None  # noqa: S101 - _finish raised otherwise
     return _environment(path, shown, spec, None, Inventory(Policy.ALLOW_ANY, Capture(), ()))
@@ -610,6 +688,24 @@ def _missing(key: KeyPath, what: str, path: Path, shown: str, hint: str = "") ->
     )
 
 
+def _named_file(path: Path, key: KeyPath, what: str, shown: str) -> Problem | None:
+    """Why a file an environment file names cannot be used: missing, a folder, a device
+    or FIFO (reading it would never end, or block), too large.  None when it can."""
+    try:
+        check_regular(path, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        return _missing(key, what, path, shown)
+    except IsADirectoryError:
+        return error("file-missing", key, f"{what} is a folder ({path.resolve()})", layer=shown)
+    except NotRegularFile as exc:
+        return error("file-not-regular", key, f"{what}: {exc.strerror}", layer=shown)
+    except FileTooLarge as exc:
+        return error("file-too-large", key, f"{what}: {exc.strerror}", layer=shown)
+    except OSError as exc:
+        return error("file-unreadable", key, f"{what}: {exc.strerror or exc}", layer=shown)
+    return None
+
+
 def _istio(spec: EnvSpec, folder: Path, shown: str, problems: list[Problem]) -> IstioChart | None:
     if spec.istio_chart is None:
         return None
@@ -631,8 +727,9 @@ def _istio(spec: EnvSpec, folder: Path, shown: str, problems: list[Problem]) -> 
     values = []
     for i, rel in enumerate(spec.istio_values):
         p = folder / rel
-        if not p.is_file():
-            problems.append(_missing(("istio", "values", i), f"values file {rel!r}", p, shown))
+        refused = _named_file(p, ("istio", "values", i), f"values file {rel!r}", shown)
+        if refused is not None:
+            problems.append(refused)
         values.append(str(p.resolve()))
     return IstioChart(
         chart=chart,

@@ -31,6 +31,16 @@ from egressctl.model import (
     Service,
     TlsMode,
 )
+from egressctl.validate import (
+    argument_problem,
+    context_problem,
+    namespace_problem,
+    path_problem,
+    release_problem,
+    repo_problem,
+    revision_problem,
+    version_problem,
+)
 
 # The keys each mapping may hold.  schema.py builds the published JSON Schema from the
 # same lists, and a test keeps the two equal.
@@ -53,6 +63,7 @@ PORT_KEYS = ("name", "number", "originate", "protocol", "targetPort")
 ORIGINATE_KEYS = ("credentialName", "mode", "namespace", "sni", "workloadSelector")
 ENDPOINT_KEYS = ("address", "labels", "locality", "network", "ports", "weight")
 ENV_KEYS = (
+    "allowEmptyInventory",
     "cluster",
     "context",
     "egress",
@@ -248,7 +259,8 @@ class Reader:
 
 
 def parse_inventory(data: Any, r: Reader, sources: tuple[str, ...] = ()) -> Inventory:
-    """Read a (merged) inventory into the model; problems go to ``r``."""
+    """Read a (merged) inventory into the model; problems go to ``r``.  Unknown keys are
+    :func:`inventory_keys`' business, layer by layer."""
     m = r.mapping(data, (), "the inventory") or {}
     policy = Policy.ALLOW_ANY
     got = r.enum(m, "policy", (), [p.value for p in Policy], "policy-invalid")
@@ -265,8 +277,38 @@ def parse_inventory(data: Any, r: Reader, sources: tuple[str, ...] = ()) -> Inve
             svc = _service(name, value, r)
             if svc is not None:
                 services.append(svc)
-    r.fields(m, (), INVENTORY_KEYS)
     return Inventory(policy, capture, tuple(services), sources)
+
+
+def inventory_keys(data: Any, r: Reader, base: KeyPath = ()) -> None:
+    """Unknown keys of one inventory layer, whatever their value.  Layering drops null
+    values, so unknown keys are looked for in each layer before merging (and
+    :func:`parse_inventory`, which reads the merged data, does not look again)."""
+    if not isinstance(data, dict):
+        return
+    r.fields(data, base, INVENTORY_KEYS)
+    capture = data.get("capture")
+    if isinstance(capture, dict):
+        r.fields(capture, (*base, "capture"), CAPTURE_KEYS)
+    services = data.get("services")
+    if not isinstance(services, dict):
+        return
+    for name, svc in services.items():
+        if not isinstance(name, str) or not isinstance(svc, dict):
+            continue
+        path: KeyPath = (*base, "services", name)
+        r.fields(svc, path, SERVICE_KEYS)
+        ports = svc.get("ports")
+        for i, port in enumerate(ports if isinstance(ports, list) else ()):
+            if isinstance(port, dict):
+                r.fields(port, (*path, "ports", i), PORT_KEYS)
+                originate = port.get("originate")
+                if isinstance(originate, dict):
+                    r.fields(originate, (*path, "ports", i, "originate"), ORIGINATE_KEYS)
+        endpoints = svc.get("endpoints")
+        for i, endpoint in enumerate(endpoints if isinstance(endpoints, list) else ()):
+            if isinstance(endpoint, dict):
+                r.fields(endpoint, (*path, "endpoints", i), ENDPOINT_KEYS)
 
 
 def _capture(m: dict[str, Any], r: Reader) -> Capture:
@@ -276,7 +318,6 @@ def _capture(m: dict[str, Any], r: Reader) -> Capture:
     c = r.mapping(raw, ("capture",), "`capture`")
     if c is None:
         return Capture()
-    r.fields(c, ("capture",), CAPTURE_KEYS)
     include = r.cidrs(c, "include", ("capture",))
     exclude = r.cidrs(c, "exclude", ("capture",)) or []
     return Capture(None if include is None else tuple(include), tuple(exclude))
@@ -295,7 +336,6 @@ def _service(name: str, value: Any, r: Reader) -> Service | None:
         )
         return None
     m = r.mapping(value, path) or {}
-    r.fields(m, path, SERVICE_KEYS)
     hosts = _hosts(m, path, r)
     ports = _ports(m, path, r)
     res = r.enum(m, "resolution", path, [x.value for x in Resolution], "resolution-invalid")
@@ -398,7 +438,6 @@ def _port(
         return _port_from(int(match.group(1)), match.group(2) or None, None, None, None, path, r)
     if isinstance(item, dict):
         p = r.mapping(item, path) or {}
-        r.fields(p, path, PORT_KEYS)
         number = r.get(p, "number", path, int, required=True)
         protocol = r.string(p, "protocol", path)
         name = r.string(p, "name", path)
@@ -470,7 +509,6 @@ def _originate(p: dict[str, Any], path: KeyPath, r: Reader) -> Origination | Non
     o = r.mapping(raw, opath, "`originate`")
     if o is None:
         return None
-    r.fields(o, opath, ORIGINATE_KEYS)
     mode = r.enum(o, "mode", opath, [m.value for m in TlsMode], "tls-mode-invalid")
     if mode is None:
         if "mode" not in o:
@@ -521,7 +559,6 @@ def _endpoints(m: dict[str, Any], path: KeyPath, r: Reader) -> list[Endpoint] | 
         if e is None:
             ok = False
             continue
-        r.fields(e, epath, ENDPOINT_KEYS)
         address = r.string(e, "address", epath, required=True)
         ports_raw = r.get(e, "ports", epath, dict)
         ports: list[tuple[str, int]] = []
@@ -574,6 +611,12 @@ class EnvSpec:
     istio_version: str | None = None
     istio_revision: str | None = None
     kubeconfig: str | None = None
+    allow_empty_inventory: bool = False
+
+
+def _refuse(r: Reader, code: str, path: KeyPath, problem: str | None, hint: str = "") -> None:
+    if problem is not None:
+        r.err(code, path, problem, hint)
 
 
 def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
@@ -592,7 +635,24 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
     elif inventory is not None and not inventory:
         r.err("inventory-empty", ("inventory",), "no inventory files listed")
     context = r.string(m, "context", (), required=True)
-    namespace = r.string(m, "namespace", ()) or "istio-system"
+    if context is not None:
+        _refuse(
+            r,
+            "context-invalid",
+            ("context",),
+            context_problem(context),
+            "write the context's name as `kubectl config get-contexts` shows it",
+        )
+    namespace_text = r.string(m, "namespace", ())
+    namespace = "istio-system" if namespace_text is None else namespace_text
+    if namespace_text is not None:
+        _refuse(
+            r,
+            "namespace-invalid",
+            ("namespace",),
+            namespace_problem(namespace_text),
+            "the namespace of the Istio control plane, e.g. istio-system",
+        )
     api: str | None = None
     api_text = r.string(m, "networkingApiVersion", ())
     if api_text is not None:
@@ -616,7 +676,8 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
     if istio is not None:
         r.fields(istio, ("istio",), ISTIO_KEYS)
         chart = r.string(istio, "chart", ("istio",), required=True)
-        release = r.string(istio, "release", ("istio",)) or "istiod"
+        release_text = r.string(istio, "release", ("istio",))
+        release = "istiod" if release_text is None else release_text
         values = tuple(r.strings(istio, "values", ("istio",)) or ())
         repo = r.string(istio, "repo", ("istio",))
         raw_version = istio.get("version")
@@ -625,6 +686,7 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
         else:
             version = r.string(istio, "version", ("istio",))
         revision = r.string(istio, "revision", ("istio",))
+        _istio_arguments(r, chart, release_text, values, repo, version, revision)
         if version is not None and repo is None:
             r.err(
                 "istio-version-without-repo",
@@ -642,6 +704,9 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
             tuple(r.cidrs(raw_cluster, "serviceCIDRs", ("cluster",)) or ()),
         )
     kubeconfig = r.string(m, "kubeconfig", ())
+    if kubeconfig is not None:
+        _refuse(r, "kubeconfig-invalid", ("kubeconfig",), path_problem(kubeconfig, "path"))
+    allow_empty = r.get(m, "allowEmptyInventory", (), bool)
     if context is None or inventory is None:
         return None
     return EnvSpec(
@@ -658,4 +723,55 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
         version,
         revision,
         kubeconfig,
+        bool(allow_empty),
     )
+
+
+def _istio_arguments(
+    r: Reader,
+    chart: str | None,
+    release: str | None,
+    values: tuple[str, ...],
+    repo: str | None,
+    version: str | None,
+    revision: str | None,
+) -> None:
+    """What goes to helm as arguments, or names rendered objects: refused with a position
+    when it could be read as a flag or is not what helm and Istio accept."""
+    at: KeyPath = ("istio",)
+    if chart is not None:
+        chart_problem = (
+            argument_problem(chart, "chart name", spaces=False)
+            if repo is not None
+            else argument_problem(chart, "chart path")
+        )
+        _refuse(r, "istio-chart-invalid", (*at, "chart"), chart_problem)
+    if release is not None:
+        _refuse(
+            r, "istio-release-invalid", (*at, "release"), release_problem(release), "e.g. istiod"
+        )
+    for i, path in enumerate(values):
+        _refuse(
+            r,
+            "istio-values-invalid",
+            (*at, "values", i),
+            argument_problem(path, "values file path"),
+        )
+    if repo is not None:
+        _refuse(
+            r,
+            "istio-repo-invalid",
+            (*at, "repo"),
+            repo_problem(repo),
+            "e.g. https://istio-release.storage.googleapis.com/charts",
+        )
+    if version is not None:
+        _refuse(r, "istio-version-invalid", (*at, "version"), version_problem(version))
+    if revision is not None:
+        _refuse(
+            r,
+            "istio-revision-invalid",
+            (*at, "revision"),
+            revision_problem(revision),
+            "e.g. canary",
+        )

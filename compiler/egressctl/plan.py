@@ -58,7 +58,7 @@ def metadata(svc: Service) -> dict[str, dict[str, str]] | None:
     if not annotations:
         return None
     out: dict[str, dict[str, str]] = {"annotations": annotations}
-    if svc.owner and _LABEL_VALUE.match(svc.owner):
+    if svc.owner and _LABEL_VALUE.fullmatch(svc.owner):
         out["labels"] = {"egressctl.io/owner": svc.owner}
     return out
 

@@ -13,17 +13,19 @@ from typing import Any
 import yaml
 
 from egressctl import emit, plan
-from egressctl.errors import UsageError
+from egressctl.errors import UsageError, VerificationError
+from egressctl.files import yaml_problem
 from egressctl.istio import (
     ChartInfo,
     Verified,
     chart_info,
-    info_from,
+    info_from_text,
     served_api_version,
     verify_render,
 )
 from egressctl.model import DEFAULT_API_VERSION, Environment, IstioChart
-from egressctl.runners import find_helm, helm_template, run
+from egressctl.rendercheck import check_egress_render, check_istio_render, planned_objects
+from egressctl.runners import helm_show_chart, helm_template
 
 EGRESS_RELEASE = "egress"
 
@@ -66,14 +68,13 @@ class Rendered:
 def istio_chart_info(chart: IstioChart) -> ChartInfo:
     if chart.repo is None:
         return chart_info(chart.chart)
-    argv: list[str | Path] = [find_helm(), "show", "chart", chart.chart, "--repo", chart.repo]
-    if chart.version:
-        argv += ["--version", chart.version]
-    text = run(argv, step=f"read Chart.yaml of {chart.describe()}").stdout
-    try:
-        return info_from(yaml.safe_load(text) or {})
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{chart.describe()}: Chart.yaml does not parse ({exc})") from None
+    text = helm_show_chart(
+        chart.chart,
+        repo=chart.repo,
+        version=chart.version,
+        step=f"read Chart.yaml of {chart.describe()}",
+    )
+    return info_from_text(text, f"{chart.describe()}: Chart.yaml")
 
 
 def resolve_api_version(env: Environment) -> tuple[str, str, ChartInfo | None]:
@@ -89,7 +90,7 @@ def resolve_api_version(env: Environment) -> tuple[str, str, ChartInfo | None]:
 
 def compile_environment(env: Environment, api_version: str) -> tuple[plan.Plan, str]:
     p = plan.build(env.inventory)
-    return p, emit.dump(emit.values(p, api_version), env.inventory.sources)
+    return p, emit.dump(emit.values(p, api_version, emit.Owner.of(env)), env.inventory.sources)
 
 
 def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
@@ -107,6 +108,15 @@ def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
         values_text=text,
         step="render chart/ (egress objects)",
     )
+    planned = planned_objects(
+        {
+            "serviceEntries": p.service_entries,
+            "tlsRoutes": p.tls_routes,
+            "destinationRules": p.destination_rules,
+        },
+        env.namespace,
+    )
+    check_egress_render(parse_manifests(egress), planned, env.namespace, f"chart {chart_dir}")
     istio_text = None
     verified = None
     if env.istio is not None:
@@ -120,8 +130,10 @@ def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
             version=env.istio.version,
             step=f"render the Istio chart ({env.istio.describe()})",
         )
+        istio_objects = parse_manifests(istio_text)
+        check_istio_render(istio_objects, env.namespace, env.istio.describe())
         verified = verify_render(
-            parse_manifests(istio_text),
+            istio_objects,
             policy=p.policy.value,
             include=p.include_ip_ranges,
             exclude=p.exclude_ip_ranges,
@@ -149,16 +161,37 @@ _TRAILING_WS = re.compile(r"[ \t]+$", re.MULTILINE)
 
 def parse_manifests(text: str) -> list[dict[str, Any]]:
     """Rendered YAML → objects (``List`` objects unwrapped).  Trailing whitespace is
-    stripped first: the 1.1-era Istio chart emits trailing tabs that PyYAML rejects."""
+    stripped first: the 1.1-era Istio chart emits trailing tabs that PyYAML rejects.
+
+    A render helm accepts but PyYAML cannot read (nested past its depth limit, say) is a
+    VerificationError naming the template it came from (helm's `# Source:` line)."""
     out: list[dict[str, Any]] = []
-    for doc in yaml.load_all(_TRAILING_WS.sub("", text), Loader=_SafeLoader):
-        if not isinstance(doc, dict):
-            continue
-        if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
-            out.extend(d for d in doc["items"] if isinstance(d, dict))
-        else:
-            out.append(doc)
+    stripped = _TRAILING_WS.sub("", text)
+    try:
+        for doc in yaml.load_all(stripped, Loader=_SafeLoader):
+            if not isinstance(doc, dict):
+                continue
+            if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+                out.extend(d for d in doc["items"] if isinstance(d, dict))
+            else:
+                out.append(doc)
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise VerificationError(
+            f"rendered manifest {_source_of(stripped, exc)} is not YAML egressctl can read: "
+            f"{yaml_problem(exc)}"
+        ) from None
     return out
+
+
+_SOURCE = re.compile(r"^# Source: (\S+)", re.MULTILINE)
+
+
+def _source_of(text: str, exc: BaseException) -> str:
+    """The template a reader error falls in: the last `# Source:` line before it."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    end = len(text) if mark is None else mark.index
+    sources = _SOURCE.findall(text, 0, end)
+    return sources[-1] if sources else "(of an unknown template)"
 
 
 _TOP_KIND = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.MULTILINE)

@@ -4,6 +4,11 @@ Every command is logged (shell-quoted) before it runs; its exit code is checked 
 and a failure becomes a :class:`ToolError` that names the step, the argv, the exit code
 and the tail of stderr.  Pipes are built in Python: the caller passes one command's
 stdout as the next one's ``stdin``, so a failure says which stage broke.
+
+No value read from a file can become a flag: helm gets ``--`` before its positional
+arguments, kubectl gets ``--context=VALUE``, ``--namespace=VALUE``, ``--kubeconfig=VALUE``.
+When egressctl is interrupted (Ctrl-C, SIGTERM) while a command runs, the command is
+stopped too.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from egressctl.errors import ToolError
 
@@ -57,20 +64,43 @@ def run(
             *args[1:],
             _in=stdin,
             _ok_code=list(range(256)),
-            _return_cmd=True,
+            _bg=True,
+            _bg_exc=False,
             _tty_out=False,
             _decode_errors="replace",
             _env=dict(env) if env is not None else dict(os.environ),
         )
+    except OSError as exc:
+        raise ToolError(step, args, None, str(exc)) from None
+    try:
+        proc.wait()
     except sh.SignalException as exc:
         code = -exc.exit_code if exc.exit_code else None
         raise ToolError(step, args, code, _decode(exc.stderr)) from None
-    except OSError as exc:
-        raise ToolError(step, args, None, str(exc)) from None
+    except BaseException:  # Ctrl-C, SIGTERM: stop the command, then go on unwinding
+        _stop(proc)
+        raise
     result = Result(args, int(proc.exit_code), _decode(proc.stdout), _decode(proc.stderr))
     if check and result.returncode != 0:
         raise ToolError(step, args, result.returncode, result.stderr or result.stdout)
     return result
+
+
+def _stop(proc: Any) -> None:
+    """Stop a running command: SIGTERM, then SIGKILL if it is still there after 5 s."""
+    import sh
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            proc.signal(sig)
+            proc.wait(timeout=5)
+        except ProcessLookupError:
+            return
+        except sh.TimeoutException:
+            continue
+        except sh.ErrorReturnCode:
+            return
+        return
 
 
 def _decode(data: bytes | str | None) -> str:
@@ -142,22 +172,42 @@ def helm_template(
     step: str,
     helm: str | None = None,
 ) -> str:
-    """``helm template RELEASE CHART [--repo R [--version V]] -n NS -f <team files>…
-    -f <generated values>``: the generated values come last, so they win."""
+    """``helm template --namespace NS [--repo R [--version V]] --values <team files>…
+    --values <generated values> -- RELEASE CHART``: the generated values come last, so
+    they win; ``--`` keeps RELEASE and CHART positional whatever they hold."""
     exe = helm or find_helm()
     helm_version(exe)
     with tempfile.TemporaryDirectory(prefix="egressctl-") as tmp:
         generated = Path(tmp) / "egressctl-values.yaml"
         generated.write_text(values_text, encoding="utf-8")
-        argv: list[str | Path] = [exe, "template", release, chart, "--namespace", namespace]
-        if repo:
-            argv += ["--repo", repo]
-            if version:
-                argv += ["--version", version]
+        argv: list[str | Path] = [exe, "template", "--namespace", namespace]
+        argv += _repo_flags(repo, version)
         for f in values_files:
             argv += ["--values", f]
-        argv += ["--values", generated]
+        argv += ["--values", generated, "--", release, chart]
         return run(argv, step=step).stdout
+
+
+def helm_show_chart(
+    chart: str,
+    *,
+    repo: str | None,
+    version: str | None,
+    step: str,
+    helm: str | None = None,
+) -> str:
+    """``helm show chart [--repo R [--version V]] -- CHART``: the chart's Chart.yaml."""
+    exe = helm or find_helm()
+    argv: list[str | Path] = [exe, "show", "chart", *_repo_flags(repo, version), "--", chart]
+    return run(argv, step=step).stdout
+
+
+def _repo_flags(repo: str | None, version: str | None) -> list[str | Path]:
+    """A flag's value is the next word whatever it starts with (pflag), so the separate
+    form is as safe as ``--repo=R``, and it is what users see echoed."""
+    if not repo:
+        return []
+    return ["--repo", repo, *(["--version", version] if version else [])]
 
 
 # ---------------------------------------------------------------------------
@@ -170,13 +220,17 @@ def kubectl(
     step: str,
     context: str | None = None,
     namespace: str | None = None,
+    kubeconfig: str | None = None,
     stdin: str | None = None,
     check: bool = True,
 ) -> Result:
-    """``kubectl [--context C] [--namespace N] ARGS…``; context and namespace explicit."""
+    """``kubectl [--context=C] [--namespace=N] [--kubeconfig=K] ARGS…``.  Each value is
+    one word with its flag (``=``), so no value, whatever it holds, is read as a flag."""
     argv = ["kubectl"]
     if context:
-        argv += ["--context", context]
+        argv.append(f"--context={context}")
     if namespace:
-        argv += ["--namespace", namespace]
+        argv.append(f"--namespace={namespace}")
+    if kubeconfig:
+        argv.append(f"--kubeconfig={kubeconfig}")
     return run([*argv, *args], step=step, stdin=stdin, check=check)

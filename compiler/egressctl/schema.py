@@ -15,6 +15,18 @@ from egressctl.model import API_VERSIONS, PROTOCOLS, Location, Policy, Resolutio
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 _NAME = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_RELEASE = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+_NOT_A_FLAG = "^[^-]"
+
+
+def _label(description: str, pattern: str = _NAME, max_length: int = 63) -> dict[str, Any]:
+    """A DNS-1123 label (namespaces, revisions), or with ``_RELEASE`` a Helm release name."""
+    return {
+        "type": "string",
+        "pattern": pattern,
+        "maxLength": max_length,
+        "description": description,
+    }
 
 
 def _ci(word: str) -> str:
@@ -67,10 +79,7 @@ def inventory_schema() -> dict[str, Any]:
                 "type": "string",
                 "description": "Secret with the client certificate (MUTUAL).",
             },
-            "namespace": {
-                "type": "string",
-                "description": "The workloads' namespace, where the rule goes (MUTUAL).",
-            },
+            "namespace": _label("The workloads' namespace, where the rule goes (MUTUAL)."),
             "workloadSelector": _string_map("Labels of the workloads (MUTUAL)."),
         },
         parse.ORIGINATE_KEYS,
@@ -197,8 +206,17 @@ def env_schema() -> dict[str, Any]:
                     ],
                     "description": "Inventory files, relative to this file; later ones win.",
                 },
-                "context": {"type": "string", "description": "The kube context (a guard)."},
-                "namespace": {"type": "string", "description": "Default istio-system."},
+                "context": {
+                    "type": "string",
+                    "pattern": "^[^-\\s]\\S*$",
+                    "description": "The kube context (a guard).",
+                },
+                "namespace": _label("Default istio-system."),
+                "allowEmptyInventory": {
+                    "type": "boolean",
+                    "description": "Accept inventory files with neither `services` nor "
+                    "`policy` (default false: such a file is an error).",
+                },
                 "networkingApiVersion": {
                     "type": "string",
                     "enum": [*API_VERSIONS, *(f"networking.istio.io/{v}" for v in API_VERSIONS)],
@@ -208,27 +226,41 @@ def env_schema() -> dict[str, Any]:
                     {
                         "chart": {
                             "type": "string",
+                            "pattern": _NOT_A_FLAG,
                             "description": "Istio chart folder or .tgz (relative), or the "
                             "chart's name in `repo`.",
                         },
-                        "repo": {"type": "string", "description": "A chart repository URL."},
-                        "version": {
-                            "type": ["string", "number"],
-                            "description": "The chart version in `repo`.",
-                        },
-                        "release": {"type": "string", "description": "Default istiod."},
-                        "revision": {
+                        "repo": {
                             "type": "string",
-                            "description": "Istio revision (ConfigMaps istio-REV); "
-                            "default: found in the render.",
+                            "pattern": "^([hH][tT][tT][pP][sS]?|[oO][cC][iI])://\\S+$",
+                            "description": "A chart repository URL (http, https or oci).",
                         },
-                        "values": _strings("Your Istio values files, relative to this file."),
+                        "version": {
+                            "anyOf": [
+                                {
+                                    "type": "string",
+                                    "pattern": "^[0-9A-Za-z.+~^*<>=, |][0-9A-Za-z.+~^*<>=, |-]*$",
+                                },
+                                {"type": "number"},
+                            ],
+                            "description": "The chart version (or range) in `repo`.",
+                        },
+                        "release": _label("Default istiod.", _RELEASE, 53),
+                        "revision": _label(
+                            "Istio revision (ConfigMaps istio-REV); default: found in the render."
+                        ),
+                        "values": {
+                            "type": "array",
+                            "items": {"type": "string", "pattern": _NOT_A_FLAG},
+                            "description": "Your Istio values files, relative to this file.",
+                        },
                     },
                     parse.ISTIO_KEYS,
                     required=["chart"],
                 ),
                 "kubeconfig": {
                     "type": "string",
+                    "minLength": 1,
                     "description": "kubeconfig file, relative to this file "
                     "(default: $KUBECONFIG, then ~/.kube/config).",
                 },

@@ -81,12 +81,87 @@ RULES: tuple[Rule, ...] = (
         "`inventory: [nope.yaml]`",
     ),
     Rule("file-unreadable", "error", "a file that cannot be read", "no read permission"),
+    Rule(
+        "file-not-regular",
+        "error",
+        "a device, FIFO or socket where a file is expected",
+        "`inventory: [/dev/zero]`",
+    ),
     Rule("empty-file", "error", "an empty file", "a file with only comments"),
     Rule("wrong-type", "error", "a value of the wrong type", "`host: [a.com]`"),
     Rule("key-type", "error", "a mapping key that is not a string", "`80: http`"),
     Rule("unknown-key", "error", "an unknown key, with a did-you-mean suggestion", "`port: [80]`"),
     Rule("key-missing", "error", "a required key is missing", "a service without `host`"),
     Rule("inventory-empty", "error", "an environment that lists no inventory", "`inventory: []`"),
+    Rule(
+        "inventory-blank",
+        "error",
+        "an inventory file with neither `services` nor `policy` (unless the environment "
+        "sets `allowEmptyInventory: true`)",
+        "`{}`, or a file that is not an inventory",
+    ),
+    Rule(
+        "env-name-invalid",
+        "error",
+        "an environment file whose name is not a DNS-1123 label (it becomes a label value "
+        "and the folder build/NAME)",
+        "`values/Prod_EU.yaml`",
+    ),
+    Rule(
+        "namespace-invalid",
+        "error",
+        "a namespace that is not a DNS-1123 label",
+        "`namespace: 'kube-system # x'`",
+    ),
+    Rule(
+        "context-invalid",
+        "error",
+        "a kube context that is empty, holds whitespace or control characters, or starts with `-`",
+        "`context: --kubeconfig=/tmp/x`",
+    ),
+    Rule(
+        "kubeconfig-invalid",
+        "error",
+        "a kubeconfig path that is empty or holds a NUL or line break",
+        '`kubeconfig: "a\\nb"`',
+    ),
+    Rule(
+        "istio-release-invalid",
+        "error",
+        "an Istio release that is not a Helm release name (DNS-1123, at most 53)",
+        "`release: --post-renderer=x.sh`",
+    ),
+    Rule(
+        "istio-chart-invalid",
+        "error",
+        "an Istio chart that starts with `-` or holds control characters (or whitespace, "
+        "for a chart name in `repo`)",
+        "`chart: --set-string=a=b`",
+    ),
+    Rule(
+        "istio-repo-invalid",
+        "error",
+        "an Istio chart repository that is not an http(s):// or oci:// URL without whitespace",
+        "`repo: file:///etc`",
+    ),
+    Rule(
+        "istio-version-invalid",
+        "error",
+        "an Istio chart version that is not a semver (range) string",
+        "`version: --devel`",
+    ),
+    Rule(
+        "istio-revision-invalid",
+        "error",
+        "an Istio revision that is not a DNS-1123 label",
+        "`revision: Canary`",
+    ),
+    Rule(
+        "istio-values-invalid",
+        "error",
+        "an Istio values file path that starts with `-` or holds control characters",
+        "`values: [-f]`",
+    ),
     Rule(
         "istio-version-without-repo",
         "error",
@@ -254,6 +329,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("port-443-plaintext", "warning", "port 443 declared HTTP-family", "`443/http`"),
     Rule("port-80-tls", "warning", "port 80 declared HTTPS/TLS", "`80/https`"),
+    Rule(
+        "annotations-too-large",
+        "error",
+        "owner, reason and ticket over the API server's 256 KiB for all annotations",
+        "a 300 KB `reason`",
+    ),
     # Across entries
     Rule("host-duplicate", "error", "the same host in two services", "`a.com` in `a` and `b`"),
     Rule(
@@ -324,7 +405,102 @@ RULE_CODES = frozenset(r.code for r in RULES)
 
 
 def is_dns1123_label(value: str) -> bool:
-    return len(value) <= 63 and bool(_DNS1123_LABEL.match(value))
+    return len(value) <= 63 and bool(_DNS1123_LABEL.fullmatch(value))
+
+
+# ---------------------------------------------------------------------------
+# Values egressctl hands to helm, kubectl and labels.  Each predicate returns why a value
+# is refused, or None.  Values never become flags (argv puts `--` before positional
+# arguments and writes `--flag=VALUE`), but they are also refused here, with a position.
+
+HELM_RELEASE_MAX = 53
+_HELM_RELEASE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_REPO_URL = re.compile(r"(?:https?|oci)://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
+_CHART_VERSION = re.compile(r"[0-9A-Za-z.+~^*<>=, |-]+")
+_DNS_LABEL_HINT = "lowercase letters, digits and '-', starting and ending with a letter or digit"
+
+
+def _unprintable(value: str) -> bool:
+    """Control characters, line breaks, tabs, NUL, Unicode separators: all but a plain
+    space and printable characters."""
+    return not value.isprintable()
+
+
+def namespace_problem(value: str) -> str | None:
+    if is_dns1123_label(value):
+        return None
+    return f"{value!r} is not a namespace name ({_DNS_LABEL_HINT}, at most 63)"
+
+
+def env_name_problem(name: str) -> str | None:
+    if is_dns1123_label(name):
+        return None
+    return (
+        f"environment name {name!r} (this file's name) is not a DNS-1123 label "
+        f"({_DNS_LABEL_HINT}, at most 63): it labels every object and names build/{name}"
+    )
+
+
+def context_problem(value: str) -> str | None:
+    if not value:
+        return "the kube context is empty"
+    if value.startswith("-"):
+        return f"{value!r} starts with '-' (it could be taken for a flag)"
+    if " " in value or _unprintable(value):
+        return f"{value!r} holds whitespace or control characters"
+    return None
+
+
+def path_problem(value: str, what: str) -> str | None:
+    """A path handed to a tool: not empty, no NUL or line breaks."""
+    if not value:
+        return f"the {what} is empty"
+    if any(c in "\x00\r\n" for c in value):
+        return f"the {what} {value!r} holds a NUL or line break"
+    return None
+
+
+def argument_problem(value: str, what: str, *, spaces: bool = True) -> str | None:
+    """A word helm reads as a positional argument: a path, or a name (``spaces=False``)."""
+    if not value:
+        return f"the {what} is empty"
+    if value.startswith("-"):
+        return f"the {what} {value!r} starts with '-' (it could be taken for a flag)"
+    if _unprintable(value) or (not spaces and " " in value):
+        kind = "control characters" if spaces else "whitespace or control characters"
+        return f"the {what} {value!r} holds {kind}"
+    return None
+
+
+def release_problem(value: str) -> str | None:
+    if len(value) <= HELM_RELEASE_MAX and _HELM_RELEASE.fullmatch(value):
+        return None
+    return (
+        f"{value!r} is not a Helm release name (lowercase letters, digits, '-' and '.', "
+        f"starting and ending with a letter or digit, at most {HELM_RELEASE_MAX})"
+    )
+
+
+def revision_problem(value: str) -> str | None:
+    if is_dns1123_label(value):
+        return None
+    return f"{value!r} is not an Istio revision ({_DNS_LABEL_HINT}, at most 63)"
+
+
+def repo_problem(value: str) -> str | None:
+    if _REPO_URL.fullmatch(value):
+        return None
+    return f"{value!r} is not an http://, https:// or oci:// URL without whitespace"
+
+
+def version_problem(value: str) -> str | None:
+    if value and not value.startswith("-") and _CHART_VERSION.fullmatch(value):
+        return None
+    return (
+        f"{value!r} is not a chart version: a semver or range such as 1.28.0, ~1.28 or "
+        "'>=1.27, <1.29' (digits, letters and . + ~ ^ * < > = , | - and spaces; not "
+        "starting with '-')"
+    )
 
 
 def is_ip(value: str) -> bool:
@@ -418,6 +594,32 @@ def _service_rules(svc: Service) -> Iterator[Problem]:
     yield from _address_rules(svc, base)
     yield from _endpoint_rules(svc, base)
     yield from _export_rules(svc.export_to, (*base, "exportTo"), allow_tilde=True)
+    yield from _annotation_rules(svc, base)
+
+
+# The API server's limit on all annotations of one object, keys included
+# (apimachinery ValidateAnnotationsSize: TotalAnnotationSizeLimitB).
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+def _annotation_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
+    """owner, reason and ticket become annotations ``egressctl.io/KEY`` of every object
+    made for the service; the API server refuses more than 256 KiB of annotations."""
+    sizes = {
+        key: len(f"egressctl.io/{key}".encode()) + len(value.encode())
+        for key, value in (("owner", svc.owner), ("reason", svc.reason), ("ticket", svc.ticket))
+        if value
+    }
+    total = sum(sizes.values())
+    if total > ANNOTATIONS_MAX_BYTES:
+        largest = max(sizes, key=lambda k: sizes[k])
+        yield error(
+            "annotations-too-large",
+            (*base, largest),
+            f"owner, reason and ticket make annotations of {total:,} bytes (keys included); "
+            f"the API server accepts at most {ANNOTATIONS_MAX_BYTES:,} per object",
+            "keep audit metadata short: link to the ticket instead of pasting it",
+        )
 
 
 def _host_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
@@ -551,10 +753,10 @@ def _origination_rules(svc: Service, port: Port, path: KeyPath) -> Iterator[Prob
             "the sidecars that workloadSelector picks in `namespace` read the client "
             "certificate from the secret credentialName in that namespace",
         )
-    if o.namespace is not None and not is_dns1123_label(o.namespace):
-        yield error(
-            "originate-mutual", (*opath, "namespace"), f"{o.namespace!r} is not a namespace name"
-        )
+    if o.namespace is not None:
+        problem = namespace_problem(o.namespace)
+        if problem:
+            yield error("namespace-invalid", (*opath, "namespace"), problem)
 
 
 def _address_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
@@ -635,7 +837,7 @@ def _export_rules(
     seen: set[str] = set()
     for i, entry in enumerate(export_to):
         special = {".", "*"} | ({"~"} if allow_tilde else set())
-        if entry not in special and not (len(entry) <= 63 and _NAMESPACE.match(entry)):
+        if entry not in special and not (len(entry) <= 63 and _NAMESPACE.fullmatch(entry)):
             yield error(
                 "export-to-invalid",
                 (*path, i),

@@ -12,7 +12,9 @@ The cluster is the JSON file $FAKE_KUBECTL_STATE:
 A failure rule matches when every word of "args" is in argv and "stdin" (if given) is in
 the input.  Supported: config current-context; get (by kind list, name, -l selector,
 -n/-A, -f -, --ignore-not-found, -o json|name); apply -f - [--dry-run=server]; diff -f -;
-delete KIND NAME… / KIND/NAME…; rollout restart|status.  Uses PyYAML only.
+delete KIND NAME… / KIND/NAME… [--selector, --field-selector metadata.name=];
+rollout restart|status.  Flags take their value as `--flag=VALUE` or `--flag VALUE`;
+after `--` every argument is positional, as kubectl's own parser has it.  Uses PyYAML only.
 """
 
 import datetime
@@ -131,13 +133,16 @@ def main(argv):
     i = 0
     while i < len(argv):
         a = argv[i]
+        if a == "--":  # the rest are positional arguments, never flags
+            words += argv[i + 1 :]
+            break
         if a in VALUE_FLAGS:
             flags[a.lstrip("-")] = argv[i + 1]
             i += 2
             continue
         if a.startswith("--") or a == "-A":
-            k, _, v = a.lstrip("-").partition("=")
-            flags[k] = v or True
+            k, sep, v = a.lstrip("-").partition("=")
+            flags[k] = v if sep else True
         else:
             words.append(a)
         i += 1
