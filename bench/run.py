@@ -108,7 +108,7 @@ def documents(rendered: str) -> list[str]:
 
 
 def helm() -> str:
-    from egressctl.runners import find_helm
+    from egressctl.charts.helm import find_helm
 
     return find_helm()
 
@@ -209,7 +209,7 @@ def main() -> int:
 
 
 def helm_version() -> str:
-    from egressctl.runners import helm_version as version
+    from egressctl.charts.helm import helm_version as version
 
     return "helm " + ".".join(map(str, version(helm())))
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from egressctl.charts.helm import helm_version
 from egressctl.cli import app
-from egressctl.runners import helm_version
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "chart"

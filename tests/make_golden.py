@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from egressctl import emit, plan
+from egressctl.charts.helm import helm_template
 from egressctl.loader import load_inventory
-from egressctl.runners import helm_template
+from egressctl.mesh import emit, plan
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CHART = GOLDEN.parents[1] / "chart"

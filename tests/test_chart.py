@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from egressctl.charts.helm import helm_template
 from egressctl.crds import CrdSet
 from egressctl.errors import ToolError
-from egressctl.runners import helm_template, run
+from egressctl.runners import run
 from tests.conftest import CHART, CRDS, load_all
 from tests.make_golden import GOLDEN, generate
 

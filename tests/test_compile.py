@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from egressctl import emit, plan
 from egressctl.loader import load_inventory, load_inventory_text
+from egressctl.mesh import emit, plan
 from egressctl.model import Capture
 from egressctl.validate import host_problem
 from tests.conftest import SEED, write

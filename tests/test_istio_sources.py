@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from egressctl.istio import ChartInfo, Generation, served_api_version
+from egressctl.charts.chartinfo import ChartInfo, Generation, served_api_version
 from egressctl.runners import run
 from tests.conftest import MINI_ISTIO, SEED, load_all, write
 

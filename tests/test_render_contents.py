@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from egressctl.errors import VerificationError
-from egressctl.rendercheck import (
+from egressctl.charts.rendercheck import (
     ObjectKey,
     check_egress_render,
     check_istio_render,
     planned_objects,
 )
+from egressctl.errors import VerificationError
 from egressctl.runners import run
 from tests.conftest import CHART, MINI_ISTIO, SEED, FakeKubectl, load_all, write
 

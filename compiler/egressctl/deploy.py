@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from egressctl.charts.configmaps import find_configmaps, names, policy_of, ranges_of
+from egressctl.charts.manifests import parse_manifests
+from egressctl.charts.render import Rendered
 from egressctl.errors import RecordError, ToolError, UsageError, VerificationError
 from egressctl.files import write_all_atomic, write_atomic
-from egressctl.istio import find_configmaps, names, policy_of, ranges_of
 from egressctl.model import Environment
-from egressctl.render import Rendered, parse_manifests
 from egressctl.runners import Result, kubectl, run
 
 OWNED_LABEL = "egressctl.io/owned"
@@ -117,7 +118,7 @@ class Kube:
             return json.loads(res.stdout)
         except ValueError as exc:
             raise ToolError(
-                step, res.argv, res.returncode, f"kubectl printed no JSON: {exc}"
+                step, res.argv, res.returncode, problem=f"it printed no JSON ({exc})"
             ) from None
 
     def items(
@@ -781,7 +782,8 @@ def _wait_exist(
                 title,
                 ["kubectl", "get"],
                 None,
-                "not there after the apply: " + ", ".join(map(str, missing[:5])),
+                problem="these objects were still not there "
+                f"{timeout:.0f} s after the apply: " + ", ".join(map(str, missing[:5])),
             )
         progress(f"    waiting for {len(missing)} object(s)")
         time.sleep(0.5)

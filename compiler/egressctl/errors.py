@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # A path into a YAML document: ("services", "google", "ports", 0).
@@ -81,23 +81,30 @@ class Problem:
     layer: str | None = None
 
 
-def _problem(severity: Severity) -> Callable[..., Problem]:
-    def make(
-        code: str,
-        path: KeyPath,
-        message: str,
-        hint: str = "",
-        *,
-        anchor: Anchor = Anchor.VALUE,
-        layer: str | None = None,
-    ) -> Problem:
-        return Problem(code, severity, path, message, hint, anchor, layer)
-
-    return make
+def error(
+    code: str,
+    path: KeyPath,
+    message: str,
+    hint: str = "",
+    *,
+    anchor: Anchor = Anchor.VALUE,
+    layer: str | None = None,
+) -> Problem:
+    """An error at ``path``: the input cannot be compiled as written."""
+    return Problem(code, Severity.ERROR, path, message, hint, anchor, layer)
 
 
-error = _problem(Severity.ERROR)
-warning = _problem(Severity.WARNING)
+def warning(
+    code: str,
+    path: KeyPath,
+    message: str,
+    hint: str = "",
+    *,
+    anchor: Anchor = Anchor.VALUE,
+    layer: str | None = None,
+) -> Problem:
+    """A warning at ``path``: the input compiles, but probably not as meant."""
+    return Problem(code, Severity.WARNING, path, message, hint, anchor, layer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,12 +191,14 @@ class InventoryError(EgressError):
 
 @dataclass(eq=False)
 class ToolError(EgressError):
-    """helm or kubectl failed (or could not be run)."""
+    """helm or kubectl failed, could not be started, or ran and gave what egressctl
+    cannot use (``problem``: printed no JSON, an object never appeared, too old…)."""
 
     step: str
     argv: Sequence[str]
-    returncode: int | None
+    returncode: int | None  # None: the command could not be started
     stderr: str = ""
+    problem: str = ""
     exit_code = ExitCode.TOOL_FAILED
 
     def __post_init__(self) -> None:
@@ -197,7 +206,10 @@ class ToolError(EgressError):
 
     def _message(self) -> str:
         cmd = shlex.join(str(a) for a in self.argv)
-        if self.returncode is None:
+        if self.problem:
+            code = f" (exit code {self.returncode})" if self.returncode else ""
+            head = f"{self.step}: `{cmd}` ran{code}, but {self.problem}"
+        elif self.returncode is None:
             head = f"{self.step}: could not run `{cmd}`"
         else:
             head = f"{self.step}: `{cmd}` failed with exit code {self.returncode}"

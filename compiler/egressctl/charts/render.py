@@ -4,28 +4,18 @@ that the Istio render carries the compiled policy and capture ranges."""
 from __future__ import annotations
 
 import os
-import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from egressctl import emit, plan
-from egressctl.errors import UsageError, VerificationError
-from egressctl.files import yaml_problem
-from egressctl.istio import (
-    ChartInfo,
-    Verified,
-    chart_info,
-    info_from_text,
-    served_api_version,
-    verify_render,
-)
+from egressctl.charts.chartinfo import ChartInfo, chart_info, info_from_text, served_api_version
+from egressctl.charts.helm import helm_show_chart, helm_template
+from egressctl.charts.manifests import kind_counts, parse_manifests
+from egressctl.charts.proof import Verified, verify_render
+from egressctl.charts.rendercheck import check_egress_render, check_istio_render, planned_objects
+from egressctl.errors import UsageError
+from egressctl.mesh import emit, plan
 from egressctl.model import DEFAULT_API_VERSION, Environment, IstioChart
-from egressctl.rendercheck import check_egress_render, check_istio_render, planned_objects
-from egressctl.runners import helm_show_chart, helm_template
 
 EGRESS_RELEASE = "egress"
 
@@ -36,7 +26,7 @@ def default_chart() -> Path:
     explicit = os.environ.get("EGRESSCTL_CHART")
     if explicit:
         return Path(explicit)
-    beside = Path(__file__).resolve().parents[2] / "chart"
+    beside = Path(__file__).resolve().parents[3] / "chart"
     if (beside / "Chart.yaml").is_file():
         return beside
     return Path("chart")
@@ -153,57 +143,6 @@ def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
         verified=verified,
         istio_chart=info,
     )
-
-
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TRAILING_WS = re.compile(r"[ \t]+$", re.MULTILINE)
-
-
-def parse_manifests(text: str) -> list[dict[str, Any]]:
-    """Rendered YAML → objects (``List`` objects unwrapped).  Trailing whitespace is
-    stripped first: the 1.1-era Istio chart emits trailing tabs that PyYAML rejects.
-
-    A render helm accepts but PyYAML cannot read (nested past its depth limit, say) is a
-    VerificationError naming the template it came from (helm's `# Source:` line)."""
-    out: list[dict[str, Any]] = []
-    stripped = _TRAILING_WS.sub("", text)
-    try:
-        for doc in yaml.load_all(stripped, Loader=_SafeLoader):
-            if not isinstance(doc, dict):
-                continue
-            if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
-                out.extend(d for d in doc["items"] if isinstance(d, dict))
-            else:
-                out.append(doc)
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise VerificationError(
-            f"rendered manifest {_source_of(stripped, exc)} is not YAML egressctl can read: "
-            f"{yaml_problem(exc)}"
-        ) from None
-    return out
-
-
-_SOURCE = re.compile(r"^# Source: (\S+)", re.MULTILINE)
-
-
-def _source_of(text: str, exc: BaseException) -> str:
-    """The template a reader error falls in: the last `# Source:` line before it."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    end = len(text) if mark is None else mark.index
-    sources = _SOURCE.findall(text, 0, end)
-    return sources[-1] if sources else "(of an unknown template)"
-
-
-_TOP_KIND = re.compile(r"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
-
-
-def kind_counts(text: str) -> dict[str, int]:
-    """Objects per kind, from the top-level `kind:` lines (no YAML parse: renders of tens
-    of thousands of objects are counted in milliseconds).  A `List` counts its items."""
-    counts = Counter(_TOP_KIND.findall(text))
-    if "List" in counts:
-        counts = Counter(str(obj.get("kind", "?")) for obj in parse_manifests(text))
-    return dict(sorted(counts.items()))
 
 
 def summary(r: Rendered) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from egressctl import __version__, yamlout
+from egressctl import __version__
+from egressctl.mesh import yamlout
+from egressctl.mesh.plan import Plan
 from egressctl.model import DEFAULT_API_VERSION, Environment
-from egressctl.plan import Plan
 
 GROUP = "networking.istio.io"
 
