@@ -51,11 +51,13 @@ test-cluster: setup
 test-istio: setup
 	$(BIN)/python -m pytest -q -rs tests/test_real_istio.py
 
-## lint: ruff (lint and format) on everything, mypy --strict on compiler/
+## lint: ruff (lint and format) on everything, mypy --strict on compiler/, and the layers
+## contract (import-linter: the stages import one way only; see pyproject.toml)
 lint: setup
 	$(BIN)/ruff check compiler tests bench
 	$(BIN)/ruff format --check compiler tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 type: setup
 	$(BIN)/mypy

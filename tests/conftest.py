@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -85,6 +87,37 @@ def cli() -> Any:
         return CliResult(res.exit_code, res.stdout, res.stderr)
 
     return invoke
+
+
+def entry_point(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed entry point in a real process: where a traceback would show (under
+    CliRunner an exception propagates into the test instead)."""
+    return subprocess.run(
+        [sys.executable, "-m", "egressctl", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+    )
+
+
+_FINDING = re.compile(r".*: .*\[[a-z0-9-]+\]")
+_SUMMARY = re.compile(
+    r"(\d+) errors?(?:, \d+ warnings?)? in the input; nothing was written or applied"
+)
+
+
+def invalid_input_report(stderr: str) -> list[str]:
+    """The finding lines (``file:line:col: key: message [code]``) of egressctl's report
+    of invalid input, checked to end with its one-line summary, whose error count is the
+    number of error lines."""
+    *body, last = stderr.splitlines() or [""]
+    summary = _SUMMARY.fullmatch(last)
+    assert summary is not None, stderr
+    findings = [line for line in body if _FINDING.fullmatch(line)]
+    errors = [line for line in findings if "warning: " not in line]
+    assert len(errors) == int(summary.group(1)), stderr
+    return findings
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from egressctl.schema import dump
-from egressctl.validate import RULES
+from egressctl.rules.catalogue import RULES
+from egressctl.rules.schema import dump
 
 REPO = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- rules:begin -->", "<!-- rules:end -->"
@@ -19,7 +19,7 @@ BEGIN, END = "<!-- rules:begin -->", "<!-- rules:end -->"
 def rules_table() -> str:
     rows = ["| code | severity | what triggers it | example |", "|---|---|---|---|"]
     for r in RULES:
-        rows.append(f"| `{r.code}` | {r.severity} | {r.summary} | {r.example} |")
+        rows.append(f"| `{r.code}` | {r.severity.value} | {r.summary} | {r.example} |")
     return "\n".join(rows)
 
 

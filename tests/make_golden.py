@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from egressctl.charts.helm import helm_template
-from egressctl.loader import load_inventory
 from egressctl.mesh import emit, plan
+from egressctl.pipeline import load_inventory
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CHART = GOLDEN.parents[1] / "chart"

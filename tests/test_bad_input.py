@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write
+from tests.conftest import entry_point, invalid_input_report, write
 
 # (file text, expected "LINE:COL: key.path: message" fragment)
 CASES = [
@@ -188,17 +188,15 @@ CASES = [
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
 def test_bad_inventory_is_located_exit_3_and_writes_nothing(
-    cli, project: Path, text: str, expected: str
+    project: Path, text: str, expected: str
 ) -> None:
-    inv = write(project / "inv.yaml", text)
-    out = project / "out.yaml"
-    res = cli("compile", str(inv), "-o", str(out))
-    assert res.exit_code == 3, res.stderr
-    assert "Traceback" not in res.stderr
-    assert f"inv.yaml{expected}" in res.stderr or f"inv.yaml:{expected}" in res.stderr, res.stderr
-    assert "nothing was written or applied" in res.stderr
-    assert res.stdout == ""
-    assert not out.exists()
+    write(project / "inv.yaml", text)
+    proc = entry_point(project, "compile", "inv.yaml", "-o", "out.yaml")
+    assert proc.returncode == 3, proc.stderr
+    invalid_input_report(proc.stderr)
+    assert f"inv.yaml{expected}" in proc.stderr or f"inv.yaml:{expected}" in proc.stderr
+    assert proc.stdout == ""
+    assert not (project / "out.yaml").exists()
 
 
 def test_existing_output_is_left_unchanged_on_error(cli, project: Path) -> None:

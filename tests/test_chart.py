@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from egressctl.charts.helm import helm_template
-from egressctl.crds import CrdSet
+from egressctl.crd import CrdSet
 from egressctl.errors import ToolError
 from egressctl.runners import run
 from tests.conftest import CHART, CRDS, load_all
@@ -192,10 +192,18 @@ def test_chart_ci_scenarios_lint_and_render(helm: str, scenario: str) -> None:
     run([helm, "lint", CHART, "--strict", "--values", CHART / "ci" / scenario], step="helm lint")
     objs = load_all(template(helm, text))
     declared = yaml.safe_load(text)
-    expected = sum(1 for v in declared["serviceEntries"].values() if v) + sum(
-        1 for v in declared["tlsRoutes"].values() if v
+    kinds = {
+        "serviceEntries": "ServiceEntry",
+        "tlsRoutes": "VirtualService",
+        "destinationRules": "DestinationRule",
+    }
+    expected = sorted(
+        (kind, str(name))
+        for key, kind in kinds.items()
+        for name, entry in (declared.get(key) or {}).items()
+        if entry
     )
-    assert len(objs) == expected
+    assert sorted((o["kind"], o["metadata"]["name"]) for o in objs) == expected
 
 
 def test_values_yaml_defaults_render(helm: str, tmp_path: Path) -> None:

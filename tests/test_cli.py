@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from egressctl import __version__
-from egressctl.crds import CrdSet
+from egressctl.crd import CrdSet
 from tests.conftest import CRDS, MINI_ISTIO, REPO, SEED, load_all, write
 
 SEED_GOLDEN = (REPO / "tests" / "golden" / "seed" / "values.yaml").read_text(encoding="utf-8")
@@ -134,7 +135,16 @@ def test_render_with_istio_chart_puts_generated_values_last(cli, project: Path, 
     injector = json.loads(objs["istio-sidecar-injector"]["data"]["values"])
     assert injector["global"]["proxy"]["includeIPRanges"] == "10.96.0.0/12,10.244.0.0/16"
     assert "istio   ConfigMap 2" in res.stderr
-    assert "--values" in res.stderr and "istio-dev.yaml" in res.stderr
+    # The echoed helm command, parsed: the team's file first, the generated values last.
+    echoed = [
+        shlex.split(line[2:])
+        for line in res.stderr.splitlines()
+        if line.startswith("$ ") and " template " in line and "istiod" in line
+    ]
+    assert len(echoed) == 1
+    argv = echoed[0]
+    values = [argv[i + 1] for i, word in enumerate(argv) if word == "--values"]
+    assert [Path(v).name for v in values] == ["istio-dev.yaml", "egressctl-values.yaml"]
 
 
 def test_render_json_summary(cli, project: Path, helm: str) -> None:
@@ -200,10 +210,11 @@ def test_check_json_lists_warnings(cli, project: Path) -> None:
     assert strict.exit_code == 3
 
 
-def test_shipped_example_renders(cli, helm: str, monkeypatch) -> None:
-    """The README's main job, minus make: the shipped values/dev.yaml renders."""
+def test_shipped_example_renders(cli, helm: str, monkeypatch, tmp_path: Path) -> None:
+    """The README's main job, minus make: the shipped values/dev.yaml renders (into a
+    temporary folder: a test never writes into the repository)."""
     monkeypatch.chdir(REPO)
-    out = REPO / "build" / "test-shipped"
+    out = tmp_path / "shipped"
     res = cli("render", "--env", "dev", "--out", str(out))
     assert res.exit_code == 0, res.stderr
     assert (out / "values.yaml").is_file() and (out / "egress.yaml").is_file()

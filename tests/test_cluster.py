@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from egressctl.runners import kubectl
+from egressctl.cluster.kube import Kube
 from tests.conftest import SEED, write
 
 pytestmark = pytest.mark.cluster
@@ -24,16 +24,18 @@ pytestmark = pytest.mark.cluster
 def cluster_ns() -> Iterator[tuple[str, str]]:
     if not os.environ.get("KUBECONFIG"):
         pytest.fail("the cluster suite needs KUBECONFIG to name a cluster")
-    context = kubectl(["config", "current-context"], step="current context").stdout.strip()
+    context = Kube().current_context()
     ns = f"egressctl-test-{uuid.uuid4().hex[:8]}"
-    kubectl(["create", "namespace", ns], step="create test namespace", context=context)
+    kube = Kube(context)
+    kube.run(["create", "namespace"], args=[ns], step="create test namespace")
     try:
         yield context, ns
     finally:
-        kubectl(
-            ["delete", "namespace", ns, "--wait=false"],
+        kube.run(
+            ["delete", "namespace"],
+            flags=["--wait=false"],
+            args=[ns],
             step="delete test namespace",
-            context=context,
             check=False,
         )
 
@@ -44,18 +46,16 @@ def _owned(context: str, ns: str, env: str = "it") -> list[str]:
         "egressctl.io/owned=true,egressctl.io/environment="
         f"{env},egressctl.io/environment-namespace={ns}"
     )
-    out = kubectl(
-        [
-            "get",
-            "--output=name",
-            f"--selector={selector}",
-            "--",
-            "serviceentries,virtualservices,destinationrules",
-        ],
-        step="list",
-        context=context,
-        namespace=ns,
-    ).stdout.split()
+    out = (
+        Kube(context, ns)
+        .run(
+            ["get"],
+            flags=["--output=name", f"--selector={selector}"],
+            args=["serviceentries,virtualservices,destinationrules"],
+            step="list",
+        )
+        .stdout.split()
+    )
     return sorted(out)
 
 
@@ -85,11 +85,10 @@ def test_deploy_diff_prune_rollback(
     assert res.exit_code == 0, res.stdout + res.stderr
 
     # An object egressctl does not own is never pruned.
-    kubectl(
-        ["apply", "--filename=-"],
+    Kube(context, ns).run(
+        ["apply"],
+        flags=["--filename=-"],
         step="foreign entry",
-        context=context,
-        namespace=ns,
         stdin="apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n"
         "  name: foreign\nspec:\n  hosts: [foreign.example.com]\n  ports:\n"
         "  - {number: 443, name: https, protocol: HTTPS}\n  resolution: DNS\n",
@@ -99,12 +98,11 @@ def test_deploy_diff_prune_rollback(
     res = cli("deploy", "--env", "it", "--yes")
     assert res.exit_code == 0, res.stderr
     assert _owned(context, ns) == ["serviceentry.networking.istio.io/httpbin-ext"]
-    foreign = kubectl(
-        ["get", "--output=name", "--", "serviceentry", "foreign"],
-        step="foreign",
-        context=context,
-        namespace=ns,
-    ).stdout.strip()
+    foreign = (
+        Kube(context, ns)
+        .run(["get"], flags=["--output=name"], args=["serviceentry", "foreign"], step="foreign")
+        .stdout.strip()
+    )
     assert foreign == "serviceentry.networking.istio.io/foreign"
 
     # A rendered entry named like the foreign object is refused, unless adopted.

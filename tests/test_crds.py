@@ -1,4 +1,4 @@
-"""egressctl.crds against Istio's released CRDs: structure, unknown fields and CEL rules."""
+"""egressctl.crd against Istio's released CRDs: structure, unknown fields and CEL rules."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from egressctl import crds as crds_module
-from egressctl.crds import CrdProblem, CrdSet
+from egressctl.cluster.crds import crds_from_cluster
+from egressctl.crd import CrdProblem, CrdSet, celrules
 from egressctl.errors import ToolError, UsageError
+from tests.conftest import CRDS
 
-CRDS = Path(__file__).resolve().parents[2] / "shared" / "istio-crds" / "crd-all.gen-1.28.0.yaml"
 needs_crds = pytest.mark.skipif(not CRDS.is_file(), reason=f"Istio CRDs not found at {CRDS}")
 
 NET = "networking.istio.io/v1"
@@ -509,13 +509,13 @@ def test_every_rule_in_the_istio_crds_is_evaluated(istio: CrdSet) -> None:
 @needs_crds
 def test_each_distinct_rule_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
     compiled: list[str] = []
-    real = crds_module.cel.compile
+    real = celrules.cel.compile
 
     def counting(text: str) -> Any:
         compiled.append(text)
         return real(text)
 
-    monkeypatch.setattr(crds_module.cel, "compile", counting)
+    monkeypatch.setattr(celrules.cel, "compile", counting)
     CrdSet.from_file(CRDS)
     distinct = {rule for kind in ("ServiceEntry", "DestinationRule") for _, rule in _rules_of(kind)}
     assert len(compiled) == len(set(compiled))
@@ -529,7 +529,7 @@ def test_rules_are_not_compiled_again_when_validating(
     def refuse(text: str) -> None:
         raise AssertionError(f"compiled again: {text}")
 
-    monkeypatch.setattr(crds_module.cel, "compile", refuse)
+    monkeypatch.setattr(celrules.cel, "compile", refuse)
     assert istio.validate(_set(SE, "spec.hosts", ["*"]))[0].message == "hostname cannot be wildcard"
 
 
@@ -746,7 +746,7 @@ def test_from_file_missing(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------
-# from_cluster, with a stand-in kubectl on a narrowed PATH
+# crds_from_cluster, with a stand-in kubectl on a narrowed PATH
 
 
 @pytest.fixture
@@ -772,14 +772,14 @@ def test_from_cluster_reads_the_crds_kubectl_lists(fake_kubectl: Path) -> None:
     (fake_kubectl / "out.json").write_text(
         json.dumps({"items": [_crd_doc("ServiceEntry")]}), encoding="utf-8"
     )
-    cluster = CrdSet.from_cluster("kind-egress")
+    cluster = crds_from_cluster("kind-egress")
     argv = json.loads((fake_kubectl / "argv.json").read_text(encoding="utf-8"))
     assert argv == [
         "--context=kind-egress",
         "get",
+        "--output=json",
+        "--",
         "customresourcedefinitions",
-        "--output",
-        "json",
     ]
     assert cluster.served(NET, "ServiceEntry")
     assert not cluster.served(NET, "VirtualService")
@@ -802,6 +802,21 @@ def test_from_cluster_failures(fake_kubectl: Path, output: str, code: int, messa
     (fake_kubectl / "out.json").write_text(output, encoding="utf-8")
     (fake_kubectl / "code").write_text(str(code), encoding="utf-8")
     with pytest.raises(ToolError) as info:
-        CrdSet.from_cluster(None)
+        crds_from_cluster(None)
     assert message in str(info.value)
     assert str(info.value).startswith("read CRDs from the cluster: ")
+
+
+def test_from_cluster_passes_the_kubeconfig(fake_kubectl: Path) -> None:
+    (fake_kubectl / "out.json").write_text(json.dumps({"items": [_test_crd([])]}), encoding="utf-8")
+    probes = crds_from_cluster(None, kubeconfig="/tmp/kube config")
+    argv = json.loads((fake_kubectl / "argv.json").read_text(encoding="utf-8"))
+    assert argv == [
+        "--kubeconfig=/tmp/kube config",
+        "get",
+        "--output=json",
+        "--",
+        "customresourcedefinitions",
+    ]
+    assert probes.source == "the cluster (current context)"
+    assert probes.served("example.com/v1", "Probe")

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from egressctl import deploy as deploy_mod
+from egressctl import pipeline
+from egressctl.charts.render import render_environment
+from egressctl.cluster import apply as cluster_apply
+from egressctl.cluster.ownership import NO_ADOPT
+from egressctl.cluster.plan import Order, StepName
+from egressctl.cluster.workloads import Workload, pod_is_stale
 from tests.conftest import (
     LEGACY_ISTIO,
     MINI_ISTIO,
@@ -41,6 +46,22 @@ def _env(
 
 def _kinds(call: dict) -> list[str]:
     return sorted({o["kind"] for o in load_all(call["stdin"])})
+
+
+_STALE_HEAD = "workload(s) still run sidecars with the old capture ranges"
+
+
+def _stale_listed(stderr: str) -> list[str]:
+    """The workloads a deploy listed as still on the old capture ranges
+    (``namespace/kind/name``), parsed from the lines under its heading."""
+    lines = stderr.splitlines()
+    heads = [i for i, line in enumerate(lines) if _STALE_HEAD in line]
+    listed = []
+    for line in lines[heads[-1] + 1 :] if heads else []:
+        if not (line.startswith("  ") and line.endswith(")")):
+            break
+        listed.append(line.split()[0])
+    return listed
 
 
 def test_wrong_context_refuses_and_applies_nothing(
@@ -170,7 +191,7 @@ def test_no_prune_keeps_them(cli, project: Path, kubectl: FakeKubectl) -> None:
     )
     res = cli("deploy", "--env", "dev", "--yes", "--no-prune")
     assert res.exit_code == 0, res.stderr
-    assert "delete" not in " ".join(kubectl.verbs())
+    assert kubectl.deletes() == []
     assert "old-owned" in kubectl.names("ServiceEntry")
 
 
@@ -286,7 +307,7 @@ def test_interrupt_exits_130_and_leaves_no_partial_file(
     def interrupted(*_a: object, **_k: object) -> list[str]:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(deploy_mod, "_apply", interrupted)
+    monkeypatch.setattr(cluster_apply, "apply_manifests", interrupted)
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 130
     build = project / "build" / "dev"
@@ -323,8 +344,7 @@ def test_capture_change_lists_stale_workloads_and_restarts_them(
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
     assert "2 workload(s) still run sidecars with the old capture ranges" in res.stderr
-    assert "shop/deployment/cart" in res.stderr and "shop/statefulset/ledger" in res.stderr
-    assert "batch" not in res.stderr
+    assert _stale_listed(res.stderr) == ["shop/deployment/cart", "shop/statefulset/ledger"]
     assert not any("rollout" in c["argv"] for c in kubectl.calls())
 
     write(
@@ -346,9 +366,18 @@ def test_unchanged_capture_lists_no_workloads(cli, project: Path, kubectl: FakeK
     kubectl.add_namespace("shop", {"istio-injection": "enabled"})
     kubectl.add_workload("shop", "cart")
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
+    before = len(kubectl.calls())
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0
-    assert "old capture ranges" not in res.stderr
+    assert "capture         include 10.96.0.0/12,10.244.0.0/16; exclude (none) (unchanged)" in (
+        res.stderr
+    )
+    assert _stale_listed(res.stderr) == []
+    # The workloads are not even looked at: no namespace, workload or pod was listed.
+    listed = [c["argv"] for c in kubectl.calls()[before:] if "get" in c["argv"]]
+    assert listed, "the deploy read nothing"
+    for argv in listed:
+        assert not {"namespaces", "pods"} & set(argv[argv.index("--") :]), argv
 
 
 # --- diff ------------------------------------------------------------------------
@@ -608,9 +637,11 @@ def test_rollback_refuses_another_context(cli, project: Path, kubectl: FakeKubec
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     dev = project / "values" / "dev.yaml"
     dev.write_text(dev.read_text().replace("context: kind-dev", "context: other"))
+    before = len(kubectl.calls())
     res = cli("rollback", "--env", "dev", "--yes")
-    assert res.exit_code == 3
+    assert res.exit_code == 2  # a refused guard, like deploy's wrong context
     assert "went to context 'kind-dev'" in res.stderr
+    assert kubectl.calls()[before:] == []
 
 
 def test_interrupted_record_folders_are_skipped(cli, project: Path, kubectl: FakeKubectl) -> None:
@@ -733,7 +764,7 @@ SINCE = "2026-01-01T00:00:00Z"
     ],
 )
 def test_pod_is_stale(pod: dict, stale: bool) -> None:
-    assert deploy_mod.pod_is_stale(pod, *NEW, SINCE) is stale
+    assert pod_is_stale(pod, *NEW, SINCE) is stale
 
 
 def test_pods_already_on_the_new_ranges_are_not_listed(
@@ -746,4 +777,72 @@ def test_pods_already_on_the_new_ranges_are_not_listed(
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
     assert "1 workload(s) still run sidecars with the old capture ranges" in res.stderr
-    assert "shop/deployment/old" in res.stderr and "fresh" not in res.stderr
+    assert _stale_listed(res.stderr) == ["shop/deployment/old"]
+
+
+# --- the pipeline returns what it did ------------------------------------------------
+
+
+def test_deploy_environment_reports_plan_stale_workloads_and_restarts(
+    project: Path, kubectl: FakeKubectl
+) -> None:
+    _env(project)
+    kubectl.set_mesh_policy("ALLOW_ANY")
+    kubectl.add_namespace("shop", {"istio-injection": "enabled"})
+    kubectl.add_workload("shop", "cart")
+    environment, _ = pipeline.load_environment("dev")
+    rendered = render_environment(environment)
+    progress: list[str] = []
+    asked: list[list[str]] = []
+
+    def confirm(lines: list[str]) -> bool:
+        asked.append(lines)
+        return True
+
+    outcome = pipeline.deploy_environment(
+        rendered,
+        project / "build" / "dev",
+        lock=project / "lock",
+        dry_run=False,
+        prune=True,
+        restart=True,
+        adopt=NO_ADOPT,
+        confirm=confirm,
+        progress=progress.append,
+    )
+    plan = outcome.report.plan
+    assert plan.order is Order.TIGHTEN
+    assert [s.name for s in plan.steps] == [StepName.EGRESS, StepName.WAIT, StepName.ISTIO]
+    assert outcome.stale == (Workload("Deployment", "shop", "cart", "2020-01-01T00:00:00Z"),)
+    assert outcome.restarted == ("shop/deployment/cart",)
+    assert outcome.rolled_back_to is None
+    assert outcome.report.record is not None and outcome.report.record.is_dir()
+    assert (
+        len(asked) == 1 and asked[0][0] == "plan for dev: context kind-dev, namespace istio-system"
+    )
+    assert progress[-1] == "restarts done"
+
+
+def test_rollback_environment_says_which_record(project: Path, kubectl: FakeKubectl) -> None:
+    _env(project)
+    out = project / "build" / "dev"
+    environment, _ = pipeline.load_environment("dev")
+    kwargs = dict(
+        lock=project / "lock",
+        dry_run=False,
+        prune=True,
+        adopt=NO_ADOPT,
+        confirm=lambda _lines: True,
+        progress=lambda _line: None,
+    )
+    first = pipeline.deploy_environment(
+        render_environment(environment), out, restart=False, **kwargs
+    )
+    _env(project, "ALLOW_ANY")
+    environment, _ = pipeline.load_environment("dev")
+    pipeline.deploy_environment(render_environment(environment), out, restart=False, **kwargs)
+    back = pipeline.rollback_environment(environment, out, to=None, **kwargs)
+    assert first.report.record is not None
+    assert back.rolled_back_to == first.report.record.name
+    assert back.report.plan.order is Order.TIGHTEN
+    assert back.report.plan.target_policy == "REGISTRY_ONLY"

@@ -16,7 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
-from egressctl import deploy as deploy_mod
+from egressctl.cluster import history
+from egressctl.cluster.apply import wait_for_objects
+from egressctl.cluster.kube import Kube
+from egressctl.cluster.objects import ObjRef
+from egressctl.errors import VerificationError
 from tests.conftest import (
     CHART,
     MINI_ISTIO,
@@ -473,14 +477,14 @@ def test_record_failure_after_the_apply_has_its_own_exit_and_a_rerun_converges(
     _env(project)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     _env(project, inventory=MUTUAL.replace("NAME", "bank"))
-    real = deploy_mod.write_atomic
+    real = history.write_atomic
 
     def disk_full(path: Path, text: str) -> None:
         if path.name == "record.json" and '"state": "complete"' in text:
             raise OSError(errno.ENOSPC, "No space left on device")
         real(path, text)
 
-    monkeypatch.setattr(deploy_mod, "write_atomic", disk_full)
+    monkeypatch.setattr(history, "write_atomic", disk_full)
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 5, res.stderr
     assert "the cluster was changed" in res.stderr
@@ -488,7 +492,7 @@ def test_record_failure_after_the_apply_has_its_own_exit_and_a_rerun_converges(
     assert "run the deploy again" in res.stderr
     assert kubectl.names("DestinationRule") == ["bank"]
     assert [_record(p)["state"] for p in _history(project)] == ["complete", "pending"]
-    monkeypatch.setattr(deploy_mod, "write_atomic", real)
+    monkeypatch.setattr(history, "write_atomic", real)
 
     # rollback ignores the pending record; prune scope counts it.
     _env(project)
@@ -593,7 +597,7 @@ def test_an_unknown_kind_in_a_record_is_refused_before_applying(
         if name == "egress.yaml":
             text += "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n"
         (second / name).write_text(text)
-        doc["digests"][name] = "sha256:" + deploy_mod.hashlib.sha256(text.encode()).hexdigest()
+        doc["digests"][name] = history.digest(text)
     doc["id"] = second.name
     (second / "record.json").write_text(json.dumps(doc))
     applies = len(kubectl.applies())
@@ -605,17 +609,19 @@ def test_an_unknown_kind_in_a_record_is_refused_before_applying(
 
 
 def test_wait_step_with_an_unknown_kind_is_an_error_not_a_key_error(kubectl: FakeKubectl) -> None:
-    kube = deploy_mod.Kube("kind-dev", ISTIO_SYSTEM)
-    ref = deploy_mod.ObjRef("Secret", ISTIO_SYSTEM, "s")
-    with pytest.raises(deploy_mod.VerificationError, match="Secret"):
-        deploy_mod._wait_exist(
+    kube = Kube("kind-dev", ISTIO_SYSTEM)
+    ref = ObjRef("Secret", ISTIO_SYSTEM, "s")
+    with pytest.raises(VerificationError, match="Secret"):
+        wait_for_objects(
             kube, [ref], selector="a=b", title="wait", timeout=1, progress=lambda _l: None
         )
+    assert kubectl.calls() == []
 
 
 # --- item 2: `--` before positional arguments ------------------------------------------
 
 _VERBS = {"kubectl", "get", "apply", "diff", "delete", "rollout", "restart", "status"}
+_SWITCHES = {"--ignore-not-found"}  # the one flag without a value
 
 
 def test_every_kubectl_argv_puts_positionals_after_double_dash(
@@ -636,11 +642,9 @@ def test_every_kubectl_argv_puts_positionals_after_double_dash(
         if "current-context" in argv:
             continue
         head = argv[: argv.index("--")] if "--" in argv else argv
-        for i, word in enumerate(head):
+        for word in head:
             if word.startswith("-"):
-                continue
-            # runners.kubectl's own --context/--namespace (its owner moves them to `=`)
-            if head[i - 1] in ("--context", "--namespace"):
+                assert (word.startswith("--") and "=" in word) or word in _SWITCHES, argv
                 continue
             assert word in _VERBS, argv
         verb = next(w for w in head[1:] if not w.startswith("-") and w in _VERBS)

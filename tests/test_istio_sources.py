@@ -62,7 +62,10 @@ def test_missing_version_in_repository_is_exit_4(
     _env(project, f"  repo: {chart_repo}\n  chart: istiod\n  version: 9.9.9\n")
     res = cli("render", "--env", "dev")
     assert res.exit_code == 4
-    assert "9.9.9" in res.stderr
+    # helm's own words, under the failed command (not the echoed command line)
+    head, _, helm_said = res.stderr.partition("failed with exit code 1\n")
+    assert "helm" in head
+    assert "9.9.9" in helm_said
     assert not (project / "build").exists()
 
 

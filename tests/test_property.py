@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import REPO
+from tests.conftest import REPO, entry_point
 
 EXAMPLES = [
     (REPO / "values" / "egress.yaml").read_text(encoding="utf-8"),
@@ -84,11 +85,23 @@ documents = st.recursive(
 )
 
 
+_TOTALS = re.compile(r"(\d+) errors?, \d+ warnings? in \d+ files?|ok: no problems found")
+
+
+def _errors_reported(stdout: str) -> int:
+    """The error count of `check`'s last line (its totals, or ok)."""
+    last = stdout.splitlines()[-1] if stdout else ""
+    totals = _TOTALS.fullmatch(last)
+    assert totals is not None, stdout
+    return int(totals.group(1) or 0)
+
+
 def _check(cli: Any, path: Path, text: str) -> None:
+    """`check` under CliRunner (an exception would propagate into the test): exit 3
+    exactly when its report counts an error, 0 otherwise."""
     path.write_text(text, encoding="utf-8")
     res = cli("check", str(path))
-    assert res.exit_code in (0, 3), (text, res.stdout, res.stderr)
-    assert "Traceback" not in res.stderr + res.stdout
+    assert res.exit_code == (3 if _errors_reported(res.stdout) else 0), (text, res.stdout)
 
 
 @SETTINGS
@@ -114,7 +127,10 @@ mutation = st.tuples(
 @SETTINGS
 @given(example=st.sampled_from(EXAMPLES), ops=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_examples(cli: Any, tmp_path: Path, example: str, ops: list[Any]) -> None:
-    text = example
+    _check(cli, tmp_path / "inv.yaml", _mutate(example, ops))
+
+
+def _mutate(text: str, ops: list[Any]) -> str:
     for op, a, b, chunk in ops:
         lines = text.splitlines(keepends=True)
         if op == "delete" and text:
@@ -133,7 +149,20 @@ def test_mutated_examples(cli: Any, tmp_path: Path, example: str, ops: list[Any]
             i, j = a % len(lines), b % len(lines)
             lines[i], lines[j] = lines[j], lines[i]
             text = "".join(lines)
-    _check(cli, tmp_path / "inv.yaml", text)
+    return text
+
+
+@settings(SETTINGS, max_examples=20)
+@given(example=st.sampled_from(EXAMPLES), ops=st.lists(mutation, min_size=1, max_size=4))
+def test_mutated_examples_through_the_entry_point(
+    tmp_path: Path, example: str, ops: list[Any]
+) -> None:
+    """The installed entry point in a real process, where a traceback would show: stdout
+    is exactly the report, stderr empty, exit 0 or 3 as the report says."""
+    (tmp_path / "inv.yaml").write_text(_mutate(example, ops), encoding="utf-8")
+    proc = entry_point(tmp_path, "check", "inv.yaml")
+    assert proc.stderr == ""
+    assert proc.returncode == (3 if _errors_reported(proc.stdout) else 0), proc.stdout
 
 
 def _replace(data: Any, path: list[int], value: Any) -> Any:

@@ -15,8 +15,9 @@ import pytest
 from egressctl.charts import helmbin
 from egressctl.charts.helm import find_helm, helm_show_chart, helm_template, helm_version
 from egressctl.charts.versions import parse_version
+from egressctl.cluster.kube import Kube
 from egressctl.errors import ToolError, UsageError
-from egressctl.runners import kubectl, run
+from egressctl.runners import run
 from tests.conftest import CHART
 
 
@@ -40,7 +41,7 @@ def test_run_failure_names_step_argv_code_and_stderr_tail(tmp_path: Path) -> Non
         run([tool, "arg"], step="apply things")
     msg = str(info.value)
     assert msg.startswith(f"apply things: `{tool} arg` failed with exit code 7")
-    assert "line 29" in msg and "line 5\n" not in msg  # only the tail
+    assert msg.splitlines()[1:] == ["    …", *(f"    line {i}" for i in range(10, 30))]  # tail
     assert info.value.exit_code == 4
 
 
@@ -130,25 +131,61 @@ def test_kubectl_passes_context_namespace_kubeconfig_as_one_word_each(
 ) -> None:
     _, log = _recorder(tmp_path, "kubectl")
     monkeypatch.setenv("PATH", str(tmp_path))
-    kubectl(
-        ["get", "configmap", "istio"],
-        step="get",
-        context="--kubeconfig=/evil",
-        namespace="istio-system",
-        kubeconfig="/home/k config",
-    )
-    kubectl(["config", "current-context"], step="ctx")
+    kube = Kube("--kubeconfig=/evil", "istio-system", "/home/k config")
+    kube.run(["get"], args=["configmap", "istio"], step="get")
+    kube.run(["get"], flags=["--output=json"], args=["pods"], namespace="-n=x", step="get")
+    Kube().run(["config", "current-context"], step="ctx")
     assert _argvs(log) == [
         [
             "--context=--kubeconfig=/evil",
             "--namespace=istio-system",
             "--kubeconfig=/home/k config",
             "get",
+            "--",
             "configmap",
             "istio",
         ],
+        [
+            "--context=--kubeconfig=/evil",
+            "--namespace=-n=x",
+            "--kubeconfig=/home/k config",
+            "get",
+            "--output=json",
+            "--",
+            "pods",
+        ],
         ["config", "current-context"],
     ]
+
+
+def test_kubectl_positionals_come_after_double_dash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, log = _recorder(tmp_path, "kubectl")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    Kube("ctx", "ns").run(
+        ["delete"], flags=["--wait=false"], args=["--all", "-f=/etc/x"], step="delete"
+    )
+    Kube("ctx", "ns").run(["apply"], flags=["--filename=-"], stdin="{}", step="apply")
+    assert _argvs(log) == [
+        ["--context=ctx", "--namespace=ns", "delete", "--wait=false", "--", "--all", "-f=/etc/x"],
+        ["--context=ctx", "--namespace=ns", "apply", "--filename=-"],
+    ]
+
+
+def test_current_context_names_only_the_kubeconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _script(
+        tmp_path,
+        "kubectl",
+        f"import json, sys\nopen({str(tmp_path / 'argv')!r}, 'w').write(json.dumps(sys.argv[1:]))"
+        "\nprint('kind-dev')",
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert Kube("prod", "istio-system", "/k/config").current_context() == "kind-dev"
+    argv = json.loads((tmp_path / "argv").read_text())
+    assert argv == ["--kubeconfig=/k/config", "config", "current-context"]
 
 
 @pytest.mark.parametrize("major", [3, 4])

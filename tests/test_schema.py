@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 import yaml
 
-from egressctl import parse
-from egressctl.schema import dump, env_schema, inventory_schema
+from egressctl.inventory import keys
+from egressctl.rules.schema import dump, env_schema, inventory_schema
 from tests.conftest import REPO
 
 SCHEMAS = REPO / "schemas"
@@ -74,16 +74,16 @@ def _props(schema: dict, *path: str) -> set[str]:
     return set(node["properties"])
 
 
-def test_schema_keys_match_the_parser() -> None:
+def test_schema_keys_match_the_reader() -> None:
     inv = inventory_schema()
-    assert _props(inv) == set(parse.INVENTORY_KEYS)
-    assert _props(inv, "properties", "capture") == set(parse.CAPTURE_KEYS)
+    assert _props(inv) == set(keys.INVENTORY_KEYS)
+    assert _props(inv, "properties", "capture") == set(keys.CAPTURE_KEYS)
     service = inv["properties"]["services"]["additionalProperties"]["anyOf"][1]
-    assert set(service["properties"]) == set(parse.SERVICE_KEYS)
+    assert set(service["properties"]) == set(keys.SERVICE_KEYS)
     env = env_schema()
-    assert _props(env) == set(parse.ENV_KEYS)
-    assert _props(env, "properties", "istio") == set(parse.ISTIO_KEYS)
-    assert _props(env, "properties", "cluster") == set(parse.CLUSTER_KEYS)
+    assert _props(env) == set(keys.ENV_KEYS)
+    assert _props(env, "properties", "istio") == set(keys.ISTIO_KEYS)
+    assert _props(env, "properties", "cluster") == set(keys.CLUSTER_KEYS)
 
 
 def test_readme_rule_table_is_current() -> None:

@@ -13,7 +13,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +25,6 @@ from egressctl.errors import (
     ExitCode,
     Finding,
     Terminated,
-    ToolError,
     UsageError,
 )
 
@@ -180,8 +179,8 @@ def compile_(
     ] = None,
 ) -> None:
     """Compile inventory files into the Helm values both charts read."""
-    from egressctl.loader import load_environment, load_inventory
     from egressctl.mesh import emit, plan
+    from egressctl.pipeline import load_environment, load_inventory
 
     with _handled():
         if bool(inventory) == bool(env):
@@ -220,7 +219,7 @@ def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="inventory or env.")] = SchemaKind.inventory,
 ) -> None:
     """Print the JSON Schema of inventory or environment files (for editors)."""
-    from egressctl.schema import dump
+    from egressctl.rules.schema import dump
 
     typer.echo(dump(kind.value), nl=False)
 
@@ -242,7 +241,7 @@ def check(
 ) -> None:
     """Validate inventory or environment files; print every finding, grouped by file."""
     from egressctl.errors import InventoryError, Severity
-    from egressctl.loader import load_environment, load_inventory
+    from egressctl.pipeline import validated_environment, validated_inventory
 
     with _handled(output, "check"):
         if bool(inventory) == bool(env):
@@ -250,10 +249,12 @@ def check(
         try:
             if env:
                 env_rules = _crd_env_rules(crds) if crds else None
-                _, findings = load_environment(env, extra_rules=env_rules)
+                ve = validated_environment(env)
+                findings = ve.findings(env_rules(ve.model) if env_rules and ve.valid else [])
             else:
-                inv_rules = [_crd_inventory_rules(crds)] if crds else []
-                _, findings = load_inventory(list(inventory or []), extra_rules=inv_rules)
+                inv_rules = _crd_inventory_rules(crds) if crds else None
+                vi = validated_inventory(list(inventory or []))
+                findings = vi.findings(inv_rules(vi.model) if inv_rules and vi.valid else [])
         except InventoryError as exc:
             findings = list(exc.findings)
         if strict:
@@ -308,10 +309,11 @@ def _plural(n: int, word: str) -> str:
 
 
 def _crd_set(source: str) -> Any:
-    from egressctl.crds import CrdSet
+    from egressctl.cluster.crds import crds_from_cluster
+    from egressctl.crd import CrdSet
 
     if source == "cluster":
-        crd_set = CrdSet.from_cluster(None)
+        crd_set = crds_from_cluster(None)
     else:
         path = Path(source)
         if not path.exists():
@@ -424,7 +426,7 @@ def render(
 ) -> None:
     """Compile an environment and render both charts into build/ENV/."""
     from egressctl.charts.render import render_environment, summary
-    from egressctl.loader import load_environment
+    from egressctl.pipeline import load_environment
 
     with _handled(output, "render"):
         environment, findings = load_environment(env)
@@ -462,7 +464,10 @@ def _write_render(folder: Path, rendered: Any) -> list[Path]:
     return written
 
 
-def _confirm(yes: bool, dry_run: bool) -> Any:
+def _confirm(yes: bool, dry_run: bool) -> Callable[[list[str]], bool]:
+    """The ``confirm`` of a deploy: print the plan; go on with --yes or --dry-run, else
+    ask on a terminal (and refuse without one)."""
+
     def confirm(lines: list[str]) -> bool:
         for line in lines:
             _err(line)
@@ -497,71 +502,6 @@ AdoptAllOption = Annotated[
 ]
 
 
-def _run_deploy(
-    rendered: Any,
-    out: Path,
-    *,
-    dry_run: bool,
-    yes: bool,
-    prune: bool,
-    restart_: bool,
-    source: str,
-    adopt: Any,
-    lock: Path,
-) -> None:
-    from egressctl import deploy as d
-
-    report = d.deploy(
-        rendered,
-        dry_run=dry_run,
-        confirm=_confirm(yes, dry_run),
-        progress=_err,
-        prune=prune,
-        previous=d.previous_namespaces(out),
-        adopt=adopt,
-        lock=lock,
-        record_to=out,
-        source=source,
-    )
-    p = report.plan
-    if dry_run:
-        _err(f"dry run done: {rendered.env.name} → {rendered.env.context}; nothing changed")
-        return
-    folder = report.record
-    _err(
-        f"deployed {rendered.env.name} → {rendered.env.context} ({p.order}); "
-        f"recorded as {folder.name if folder else '-'}"
-    )
-    if rendered.istio is None or not p.capture_changed:
-        return
-    try:
-        report.stale = d.stale_workloads(
-            d.Kube.for_env(rendered),
-            p.revision,
-            report.injector_changed,
-            rendered.include,
-            rendered.exclude,
-        )
-    except ToolError as exc:  # the deploy itself succeeded and is recorded
-        _err(f"warning: could not list the workloads to restart: {exc}")
-        return
-    if report.stale:
-        _err(
-            f"{len(report.stale)} workload(s) still run sidecars with the old capture ranges "
-            "(ranges reach only pods created after the injector change):"
-        )
-        for w in report.stale:
-            _err(f"  {w.namespace}/{w.ref()} (oldest pod {w.oldest_pod})")
-        if restart_:
-            d.restart(d.Kube.for_env(rendered), report.stale, progress=_err)
-            _err("restarts done")
-        else:
-            _err(
-                "restart them with `egressctl deploy … --restart`, or "
-                "`kubectl rollout restart` when it suits you"
-            )
-
-
 @app.command()
 def deploy(
     env: EnvOption,
@@ -590,28 +530,29 @@ def deploy(
 ) -> None:
     """Render, check the context, show the plan, apply in an order that never cuts traffic,
     prune, and record the deploy (one at a time per environment: build/ENV/.deploy.lock)."""
-    from egressctl import deploy as d
     from egressctl.charts.render import render_environment
-    from egressctl.loader import load_environment
+    from egressctl.cluster.lock import deploy_lock
+    from egressctl.cluster.ownership import parse_adopt
+    from egressctl.pipeline import deploy_environment, load_environment
 
     with _handled(Output.human, "deploy"):
-        adopting = d.parse_adopt(adopt or [], adopt_all)
+        adopting = parse_adopt(adopt or [], adopt_all)
         environment, findings = load_environment(env)
         _show_warnings(findings)
         folder = out or Path("build") / environment.name
-        with d.deploy_lock(folder, environment.name) as lock:
+        with deploy_lock(folder, environment.name) as lock:
             rendered = render_environment(environment, chart)
             _write_render(folder, rendered)
-            _run_deploy(
+            deploy_environment(
                 rendered,
                 folder,
-                dry_run=dry_run,
-                yes=yes,
-                prune=prune,
-                restart_=restart_,
-                source="deploy",
-                adopt=adopting,
                 lock=lock,
+                dry_run=dry_run,
+                prune=prune,
+                restart=restart_,
+                adopt=adopting,
+                confirm=_confirm(yes, dry_run),
+                progress=_err,
             )
 
 
@@ -627,23 +568,21 @@ def diff(
 ) -> None:
     """`kubectl diff` of both renders against the cluster, and the objects a deploy would
     refuse, adopt or delete: exit 1 when anything differs."""
-    from egressctl import deploy as d
     from egressctl.charts.render import render_environment
-    from egressctl.loader import load_environment
+    from egressctl.cluster.ownership import parse_adopt
+    from egressctl.pipeline import diff_environment, load_environment
 
     with _handled(Output.human, "diff"):
-        adopting = d.parse_adopt(adopt or [], adopt_all)
+        adopting = parse_adopt(adopt or [], adopt_all)
         environment, findings = load_environment(env)
         _show_warnings(findings)
         rendered = render_environment(environment, chart)
         folder = Path("build") / environment.name
-        changed, lines = d.diff(
-            rendered, prune=prune, previous=d.previous_namespaces(folder), adopt=adopting
-        )
-        for line in lines:
+        report = diff_environment(rendered, folder, prune=prune, adopt=adopting)
+        for line in report.lines:
             typer.echo(line)
-        _err("differences found" if changed else "no differences")
-        if changed:
+        _err("differences found" if report.changed else "no differences")
+        if report.changed:
             raise typer.Exit(int(ExitCode.DIFFERENCES))
 
 
@@ -664,33 +603,33 @@ def rollback(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where history is kept.")] = None,
 ) -> None:
     """Re-apply a recorded (complete) render through the same ordered path."""
-    from egressctl import deploy as d
-    from egressctl.loader import load_environment_settings
+    from egressctl.cluster.history import history
+    from egressctl.cluster.lock import deploy_lock
+    from egressctl.cluster.ownership import parse_adopt
+    from egressctl.pipeline import load_environment_settings, rollback_environment
 
     with _handled(Output.human, "rollback"):
-        adopting = d.parse_adopt(adopt or [], adopt_all)
+        adopting = parse_adopt(adopt or [], adopt_all)
         environment = load_environment_settings(env)
         folder = out or Path("build") / environment.name
         if list_:
-            for r in d.history(folder):
+            for r in history(folder):
                 typer.echo(
-                    f"{r.id}  {r.time}  {r.state}  {r.context}  {r.policy}  "
+                    f"{r.id}  {r.time}  {r.state.value}  {r.context}  {r.policy}  "
                     f"git {(r.git_commit or '-')[:12]}  ({r.source})"
                 )
             return
-        with d.deploy_lock(folder, environment.name) as lock:
-            rendered, ident = d.load_record(folder, to, environment)
-            _err(f"rolling {environment.name} back to recorded deploy {ident}")
-            _run_deploy(
-                rendered,
+        with deploy_lock(folder, environment.name) as lock:
+            rollback_environment(
+                environment,
                 folder,
-                dry_run=dry_run,
-                yes=yes,
-                prune=prune,
-                restart_=False,
-                source=f"rollback to {ident}",
-                adopt=adopting,
+                to=to,
                 lock=lock,
+                dry_run=dry_run,
+                prune=prune,
+                adopt=adopting,
+                confirm=_confirm(yes, dry_run),
+                progress=_err,
             )
 
 

@@ -1,4 +1,4 @@
-"""The one way egressctl runs helm and kubectl: argv lists through ``sh``, never a shell.
+"""The one way egressctl runs helm, kubectl and git: argv lists through ``sh``, never a shell.
 
 Every command is logged (shell-quoted) before it runs; its exit code is checked here,
 and a failure becomes a :class:`ToolError` that names the step, the argv, the exit code
@@ -6,7 +6,9 @@ and the tail of stderr.  Pipes are built in Python: the caller passes one comman
 stdout as the next one's ``stdin``, so a failure says which stage broke.
 
 No value read from a file can become a flag: helm gets ``--`` before its positional
-arguments, kubectl gets ``--context=VALUE``, ``--namespace=VALUE``, ``--kubeconfig=VALUE``.
+arguments (:mod:`egressctl.charts.helm`); kubectl gets ``--context=VALUE``,
+``--namespace=VALUE``, ``--kubeconfig=VALUE`` and ``--`` before its positional arguments
+(:class:`egressctl.cluster.kube.Kube`).
 When egressctl is interrupted (Ctrl-C, SIGTERM) while a command runs, the command is
 stopped too.
 """
@@ -102,29 +104,3 @@ def _decode(data: bytes | str | None) -> str:
     if isinstance(data, bytes):
         return data.decode("utf-8", errors="replace")
     return data
-
-
-# ---------------------------------------------------------------------------
-# kubectl
-
-
-def kubectl(
-    args: Sequence[str],
-    *,
-    step: str,
-    context: str | None = None,
-    namespace: str | None = None,
-    kubeconfig: str | None = None,
-    stdin: str | None = None,
-    check: bool = True,
-) -> Result:
-    """``kubectl [--context=C] [--namespace=N] [--kubeconfig=K] ARGS…``.  Each value is
-    one word with its flag (``=``), so no value, whatever it holds, is read as a flag."""
-    argv = ["kubectl"]
-    if context:
-        argv.append(f"--context={context}")
-    if namespace:
-        argv.append(f"--namespace={namespace}")
-    if kubeconfig:
-        argv.append(f"--kubeconfig={kubeconfig}")
-    return run([*argv, *args], step=step, stdin=stdin, check=check)

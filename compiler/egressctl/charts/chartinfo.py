@@ -31,7 +31,8 @@ import yaml
 from egressctl.charts.versions import parse_version
 from egressctl.errors import VerificationError
 from egressctl.files import read_bounded, utf8_problem, yaml_problem
-from egressctl.parse import type_name
+from egressctl.inventory.reader import type_name
+from egressctl.inventory.safeyaml import FastSafeLoader
 
 
 class Generation(str, enum.Enum):
@@ -47,7 +48,6 @@ class ChartInfo:
 
 
 CHART_YAML_MAX_BYTES = 5 * 1024 * 1024
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def chart_info(chart: str | Path) -> ChartInfo:
@@ -101,7 +101,7 @@ def info_from_text(raw: bytes | str, where: str) -> ChartInfo:
             raise VerificationError(f"{where}: {problem}")
         raw = raw.decode("utf-8")
     try:
-        meta = yaml.load(raw, Loader=_SafeLoader)  # noqa: S506 - the safe loader
+        meta = yaml.load(raw, Loader=FastSafeLoader)  # noqa: S506 - the safe loader
     except (yaml.YAMLError, RecursionError) as exc:
         raise VerificationError(f"{where}: does not parse: {yaml_problem(exc)}") from None
     if meta is None:

@@ -11,8 +11,8 @@ import yaml
 
 from egressctl.errors import VerificationError
 from egressctl.files import yaml_problem
+from egressctl.inventory.safeyaml import FastSafeLoader
 
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TRAILING_WS = re.compile(r"[ \t]+$", re.MULTILINE)
 
 
@@ -25,7 +25,7 @@ def parse_manifests(text: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     stripped = _TRAILING_WS.sub("", text)
     try:
-        for doc in yaml.load_all(stripped, Loader=_SafeLoader):
+        for doc in yaml.load_all(stripped, Loader=FastSafeLoader):
             if not isinstance(doc, dict):
                 continue
             if doc.get("kind") == "List" and isinstance(doc.get("items"), list):

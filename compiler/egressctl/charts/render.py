@@ -14,8 +14,8 @@ from egressctl.charts.manifests import kind_counts, parse_manifests
 from egressctl.charts.proof import Verified, verify_render
 from egressctl.charts.rendercheck import check_egress_render, check_istio_render, planned_objects
 from egressctl.errors import UsageError
+from egressctl.inventory.model import DEFAULT_API_VERSION, Environment, IstioChart
 from egressctl.mesh import emit, plan
-from egressctl.model import DEFAULT_API_VERSION, Environment, IstioChart
 
 EGRESS_RELEASE = "egress"
 

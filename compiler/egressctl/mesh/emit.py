@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from egressctl import __version__
+from egressctl.inventory.model import DEFAULT_API_VERSION, Environment
 from egressctl.mesh import yamlout
 from egressctl.mesh.plan import Plan
-from egressctl.model import DEFAULT_API_VERSION, Environment
 
 GROUP = "networking.istio.io"
 

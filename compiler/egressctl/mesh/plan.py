@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from egressctl.model import Capture, Inventory, IPNetwork, Policy, Service
-
-_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+from egressctl.inventory.model import Capture, Inventory, IPNetwork, Policy, Service
+from egressctl.inventory.names import is_label_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +56,7 @@ def metadata(svc: Service) -> dict[str, dict[str, str]] | None:
     if not annotations:
         return None
     out: dict[str, dict[str, str]] = {"annotations": annotations}
-    if svc.owner and _LABEL_VALUE.fullmatch(svc.owner):
+    if svc.owner and is_label_value(svc.owner):
         out["labels"] = {"egressctl.io/owner": svc.owner}
     return out
 

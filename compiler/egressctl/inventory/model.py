@@ -1,4 +1,5 @@
-"""The inventory as frozen data.  No I/O here: the loader builds these, plan reads them."""
+"""The inventory as frozen data.  No I/O here: `inventory.load` builds these, the rules
+and the planner read them."""
 
 from __future__ import annotations
 

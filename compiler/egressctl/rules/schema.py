@@ -1,6 +1,7 @@
 """JSON Schemas of the two file kinds, for editors (`egressctl schema`).
 
-Built from the same key lists the parser uses (a test keeps them equal).  The schema
+Built from the same key lists the reader uses (a test keeps them equal) and the same
+name patterns the rules use.  The schema
 checks shape; the rules with context (Istio's and egressctl's own) stay in the
 compiler, which editors cannot run.
 """
@@ -10,16 +11,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from egressctl import parse
-from egressctl.model import API_VERSIONS, PROTOCOLS, Location, Policy, Resolution, TlsMode
+from egressctl.inventory import keys
+from egressctl.inventory.arguments import HELM_RELEASE_MAX
+from egressctl.inventory.model import API_VERSIONS, PROTOCOLS, Location, Policy, Resolution, TlsMode
+from egressctl.inventory.names import DNS_LABEL, DNS_LABEL_MAX, DNS_SUBDOMAIN
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
-_NAME = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-_RELEASE = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+_NAME = f"^{DNS_LABEL}$"
+_RELEASE = f"^{DNS_SUBDOMAIN}$"
 _NOT_A_FLAG = "^[^-]"
 
 
-def _label(description: str, pattern: str = _NAME, max_length: int = 63) -> dict[str, Any]:
+def _label(
+    description: str, pattern: str = _NAME, max_length: int = DNS_LABEL_MAX
+) -> dict[str, Any]:
     """A DNS-1123 label (namespaces, revisions), or with ``_RELEASE`` a Helm release name."""
     return {
         "type": "string",
@@ -82,7 +87,7 @@ def inventory_schema() -> dict[str, Any]:
             "namespace": _label("The workloads' namespace, where the rule goes (MUTUAL)."),
             "workloadSelector": _string_map("Labels of the workloads (MUTUAL)."),
         },
-        parse.ORIGINATE_KEYS,
+        keys.ORIGINATE_KEYS,
         required=["mode"],
     )
     port_map = _strict(
@@ -92,7 +97,7 @@ def inventory_schema() -> dict[str, Any]:
             "name": {
                 "type": "string",
                 "pattern": _NAME,
-                "maxLength": 63,
+                "maxLength": DNS_LABEL_MAX,
                 "description": "Port name (default: the protocol, lowercased).",
             },
             "targetPort": _port_number("Port on the endpoints (default: number)."),
@@ -101,7 +106,7 @@ def inventory_schema() -> dict[str, Any]:
                 "anyOf": [_enum_ci([m.value for m in TlsMode], "The TLS mode."), originate],
             },
         },
-        parse.PORT_KEYS,
+        keys.PORT_KEYS,
         required=["number"],
     )
     endpoint = {
@@ -116,7 +121,7 @@ def inventory_schema() -> dict[str, Any]:
                     "locality": {"type": "string"},
                     "weight": {"type": "integer", "minimum": 0},
                 },
-                parse.ENDPOINT_KEYS,
+                keys.ENDPOINT_KEYS,
                 required=["address"],
             ),
         ]
@@ -157,7 +162,7 @@ def inventory_schema() -> dict[str, Any]:
             "reason": {"type": "string", "description": "Why pods need it (audit)."},
             "ticket": {"type": "string", "description": "Change ticket (audit)."},
         },
-        parse.SERVICE_KEYS,
+        keys.SERVICE_KEYS,
         oneOf=[{"required": ["host"]}, {"required": ["hosts"]}],
     )
     service["required"] = ["ports"]
@@ -174,16 +179,16 @@ def inventory_schema() -> dict[str, Any]:
                         "include": _strings("CIDRs the sidecar captures (default: all)."),
                         "exclude": _strings("CIDRs that bypass the sidecar."),
                     },
-                    parse.CAPTURE_KEYS,
+                    keys.CAPTURE_KEYS,
                 ),
                 "services": {
                     "type": "object",
                     "description": "External services, keyed by object name.",
-                    "propertyNames": {"pattern": _NAME, "maxLength": 63},
+                    "propertyNames": {"pattern": _NAME, "maxLength": DNS_LABEL_MAX},
                     "additionalProperties": {"anyOf": [{"type": "null"}, service]},
                 },
             },
-            parse.INVENTORY_KEYS,
+            keys.INVENTORY_KEYS,
         ),
     }
 
@@ -245,7 +250,7 @@ def env_schema() -> dict[str, Any]:
                             ],
                             "description": "The chart version (or range) in `repo`.",
                         },
-                        "release": _label("Default istiod.", _RELEASE, 53),
+                        "release": _label("Default istiod.", _RELEASE, HELM_RELEASE_MAX),
                         "revision": _label(
                             "Istio revision (ConfigMaps istio-REV); default: found in the render."
                         ),
@@ -255,7 +260,7 @@ def env_schema() -> dict[str, Any]:
                             "description": "Your Istio values files, relative to this file.",
                         },
                     },
-                    parse.ISTIO_KEYS,
+                    keys.ISTIO_KEYS,
                     required=["chart"],
                 ),
                 "kubeconfig": {
@@ -270,10 +275,10 @@ def env_schema() -> dict[str, Any]:
                         "podCIDRs": _strings("The cluster's pod ranges (must stay captured)."),
                         "serviceCIDRs": _strings("The cluster's service ranges."),
                     },
-                    parse.CLUSTER_KEYS,
+                    keys.CLUSTER_KEYS,
                 ),
             },
-            parse.ENV_KEYS,
+            keys.ENV_KEYS,
             required=["inventory", "context"],
         ),
     }

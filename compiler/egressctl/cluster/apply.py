@@ -1,0 +1,208 @@
+"""The ordered deploy: guard the context, plan against the live cluster, confirm, then
+apply the plan's steps (apply, wait until the objects exist, apply, prune) with a record
+kept from before the first apply, so that a deploy that stops half-way converges when
+run again."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from egressctl.charts.render import Rendered
+from egressctl.cluster.describe import describe
+from egressctl.cluster.history import begin_record, complete_record, now
+from egressctl.cluster.kube import Kube, guard_context
+from egressctl.cluster.objects import (
+    ObjRef,
+    group_by_namespace,
+    ref_of,
+    resource_of,
+    split_by_namespace,
+)
+from egressctl.cluster.ownership import NO_ADOPT, Adopt, refusal
+from egressctl.cluster.plan import DeployPlan, StepName, make_plan
+from egressctl.cluster.progress import Confirm, Progress, quiet
+from egressctl.errors import ToolError, UsageError
+from egressctl.runners import Result
+
+
+@dataclass(frozen=True, slots=True)
+class DeployReport:
+    plan: DeployPlan
+    dry_run: bool
+    applied: tuple[str, ...]  # kubectl's own lines, one per object
+    deleted: tuple[str, ...]
+    started: str
+    injector_changed: str  # when the Istio render (and so the injector) was applied; "": not
+    record: Path | None  # the complete record (None: a dry run, or no record kept)
+
+
+def _echo(res: Result, progress: Progress) -> list[str]:
+    """kubectl's own lines (one per object), shown as progress and kept for the report."""
+    lines = [line for line in res.stdout.splitlines() if line.strip()]
+    for line in lines:
+        progress(f"    {line}")
+    return lines
+
+
+def apply_manifests(
+    kube: Kube, manifests: str, *, title: str, dry_run: bool, progress: Progress
+) -> list[str]:
+    """``kubectl apply``, one namespace of the render at a time."""
+    flags = ["--filename=-"]
+    if dry_run:
+        flags.append("--dry-run=server")
+    lines: list[str] = []
+    for ns, text in split_by_namespace(manifests, kube.namespace or "").items():
+        res = kube.run(["apply"], flags=flags, step=title, stdin=text, namespace=ns)
+        lines += _echo(res, progress)
+    return lines
+
+
+def wait_for_objects(
+    kube: Kube,
+    refs: Sequence[ObjRef],
+    *,
+    selector: str,
+    title: str,
+    timeout: float,
+    progress: Progress,
+) -> None:
+    """Poll until every applied object can be read back with this environment's labels
+    (the API server has it)."""
+    deadline = time.monotonic() + timeout
+    missing = list(refs)
+    for r in missing:
+        resource_of(r, title)
+    while missing:
+        still: list[ObjRef] = []
+        for ns, group in group_by_namespace(missing).items():
+            kinds = sorted({resource_of(r, title) for r in group})
+            live = {
+                ref_of(o, ns)
+                for o in kube.items(
+                    [",".join(kinds)], flags=[f"--selector={selector}"], step=title, namespace=ns
+                )
+            }
+            still += [r for r in group if r not in live]
+        missing = still
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise ToolError(
+                title,
+                ["kubectl", "get"],
+                None,
+                problem="these objects were still not there "
+                f"{timeout:.0f} s after the apply: " + ", ".join(map(str, missing[:5])),
+            )
+        progress(f"    waiting for {len(missing)} object(s)")
+        time.sleep(0.5)
+
+
+def prune_objects(
+    kube: Kube,
+    refs: Sequence[ObjRef],
+    *,
+    selector: str,
+    title: str,
+    dry_run: bool,
+    progress: Progress,
+) -> list[str]:
+    """Delete each object by this environment's labels *and* its name: an object that
+    lost them since the plan was made (replaced by someone else's) is not deleted."""
+    out = []
+    for ns, group in sorted(group_by_namespace(refs).items()):
+        for r in group:
+            flags = [
+                f"--selector={selector}",
+                f"--field-selector=metadata.name={r.name}",
+                "--ignore-not-found",
+                "--wait=false",
+            ]
+            if dry_run:
+                flags.append("--dry-run=server")
+            res = kube.run(
+                ["delete"],
+                flags=flags,
+                args=[resource_of(r, title)],
+                step=f"{title}: {r}",
+                namespace=ns,
+            )
+            out += _echo(res, progress)
+    return out
+
+
+def deploy(
+    rendered: Rendered,
+    *,
+    dry_run: bool,
+    confirm: Confirm,
+    progress: Progress = quiet,
+    prune: bool = True,
+    wait_timeout: float = 60.0,
+    kube: Kube | None = None,
+    previous: Iterable[str] = (),
+    adopt: Adopt = NO_ADOPT,
+    lock: Path | None = None,
+    record_to: Path | None = None,
+    source: str = "deploy",
+) -> DeployReport:
+    """Guard, plan, confirm, then (unless ``dry_run``) record the deploy as pending under
+    ``record_to``, apply the steps, and complete the record.  A plan with refused objects
+    is shown and refused before anything is asked or applied.  ``previous``: namespaces
+    earlier deploys wrote to (:func:`~egressctl.cluster.history.previous_namespaces`)."""
+    kube = kube or Kube.for_env(rendered.env)
+    guard_context(kube, rendered.env)
+    p = make_plan(rendered, kube, prune=prune, previous=previous, adopt=adopt)
+    lines = describe(p, rendered, dry_run=dry_run, lock=lock)
+    if p.refused:
+        for line in lines:
+            progress(line)
+        raise refusal(p.refused, rendered.env)
+    if not confirm(lines):
+        raise UsageError("deploy not confirmed; nothing was applied")
+    started = now()
+    pending = None
+    if not dry_run and record_to is not None:
+        pending = begin_record(
+            rendered, record_to, started=started, revision=p.revision, source=source
+        )
+    applied: list[str] = []
+    deleted: list[str] = []
+    injector_changed = ""
+    selector = p.identity.selector
+    for i, s in enumerate(p.steps, 1):
+        title = f"step {i}/{len(p.steps)}: {s.title}"
+        progress(title)
+        if s.name in (StepName.EGRESS, StepName.ISTIO):
+            applied += apply_manifests(
+                kube, s.manifests, title=title, dry_run=dry_run, progress=progress
+            )
+            if s.name is StepName.ISTIO:
+                injector_changed = now()
+        elif s.name is StepName.WAIT and not dry_run:
+            wait_for_objects(
+                kube,
+                s.refs,
+                selector=selector,
+                title=title,
+                timeout=wait_timeout,
+                progress=progress,
+            )
+        elif s.name is StepName.PRUNE:
+            deleted += prune_objects(
+                kube, s.refs, selector=selector, title=title, dry_run=dry_run, progress=progress
+            )
+    record = complete_record(pending, supersede=prune) if pending is not None else None
+    return DeployReport(
+        plan=p,
+        dry_run=dry_run,
+        applied=tuple(applied),
+        deleted=tuple(deleted),
+        started=started,
+        injector_changed=injector_changed,
+        record=record,
+    )

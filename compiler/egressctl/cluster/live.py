@@ -1,0 +1,52 @@
+"""What the cluster holds now: the objects of the egress kinds, whoever owns them, and
+the outbound policy and capture ranges of the live mesh and injector ConfigMaps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from egressctl.charts.configmaps import names, policy_of, ranges_of
+from egressctl.cluster.kube import Kube, KubeObject
+from egressctl.cluster.objects import EGRESS_KINDS
+
+
+def live_objects(kube: Kube, namespaces: Iterable[str]) -> list[KubeObject]:
+    """Every object of the egress kinds in ``namespaces``, whoever owns it: one kubectl
+    call per namespace."""
+    out: list[KubeObject] = []
+    for ns in sorted(set(namespaces)):
+        out += [
+            o
+            for o in kube.items(
+                [",".join(EGRESS_KINDS.values())],
+                step=f"list the egress objects in namespace {ns}",
+                namespace=ns,
+            )
+            if o.get("kind") in EGRESS_KINDS
+        ]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMesh:
+    """The live outbound policy (a missing ConfigMap or key: ALLOW_ANY) and capture
+    ranges (None: no live injector ConfigMap, or no ranges in it)."""
+
+    policy: str
+    include: str | None
+    exclude: str | None
+
+
+def live_mesh(kube: Kube, revision: str | None) -> LiveMesh:
+    """Read the mesh and injector ConfigMaps of ``revision`` in the Kube's namespace."""
+    mesh_name, inj_name = names(revision)
+    step = f"read the live mesh ConfigMap {kube.namespace}/{mesh_name}"
+    mesh = kube.get_json(["configmap", mesh_name], flags=["--ignore-not-found"], step=step)
+    inj = kube.get_json(
+        ["configmap", inj_name],
+        flags=["--ignore-not-found"],
+        step=f"read the live injector ConfigMap {kube.namespace}/{inj_name}",
+    )
+    include, exclude = ranges_of(inj)
+    return LiveMesh((policy_of(mesh) or "ALLOW_ANY").upper(), include, exclude)

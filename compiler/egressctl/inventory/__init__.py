@@ -1,0 +1,3 @@
+"""Text to model: safe YAML, layering, positions, the typed reader, inventory and
+environment files, the model.  Pure but for :mod:`~egressctl.inventory.load`, which reads
+the files."""

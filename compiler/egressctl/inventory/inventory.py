@@ -1,0 +1,402 @@
+"""An inventory, read from (merged) data into the model: policy, capture, and each
+service with its hosts, ports and endpoints.  Pure: problems go to the :class:`Reader`
+with key paths; nothing is located here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from egressctl.errors import Anchor, KeyPath
+from egressctl.inventory.keys import (
+    CAPTURE_KEYS,
+    ENDPOINT_KEYS,
+    INVENTORY_KEYS,
+    ORIGINATE_KEYS,
+    PORT_KEYS,
+    SERVICE_KEYS,
+)
+from egressctl.inventory.model import (
+    DEFAULT_PROTOCOL_BY_PORT,
+    PROTOCOLS,
+    Capture,
+    Endpoint,
+    Inventory,
+    Location,
+    Origination,
+    Policy,
+    Port,
+    Resolution,
+    Service,
+    TlsMode,
+)
+from egressctl.inventory.reader import Reader, did_you_mean, is_type, type_name
+
+_PORT_RE = re.compile(r"^\s*(\d+)\s*(?:/\s*([A-Za-z0-9_-]*)\s*)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class _PortSpec:
+    """A port as written, its protocol made canonical; named later, once all the
+    service's ports are known."""
+
+    number: int
+    protocol: str
+    name: str | None = None
+    target_port: int | None = None
+    originate: Origination | None = None
+
+
+def parse_inventory(data: Any, r: Reader, sources: tuple[str, ...] = ()) -> Inventory:
+    """Read a (merged) inventory into the model; problems go to ``r``.  Unknown keys are
+    :func:`unknown_keys`' business, layer by layer."""
+    m = r.mapping(data, (), "the inventory") or {}
+    policy = Policy.ALLOW_ANY
+    got = r.enum(m, "policy", (), [p.value for p in Policy], "policy-invalid")
+    if got is not None:
+        policy = Policy(got)
+    capture = _capture(m, r)
+    services: list[Service] = []
+    raw = r.get(m, "services", (), dict)
+    if raw is not None:
+        for name, value in raw.items():
+            if not isinstance(name, str):
+                r.err("key-type", ("services",), f"service name {name!r} must be a string")
+                continue
+            svc = _service(name, value, r)
+            if svc is not None:
+                services.append(svc)
+    return Inventory(policy=policy, capture=capture, services=tuple(services), sources=sources)
+
+
+def unknown_keys(data: Any, r: Reader, base: KeyPath = ()) -> None:
+    """Unknown keys of one inventory layer, whatever their value.  Layering drops null
+    values, so unknown keys are looked for in each layer before merging (and
+    :func:`parse_inventory`, which reads the merged data, does not look again)."""
+    if not isinstance(data, dict):
+        return
+    r.fields(data, base, INVENTORY_KEYS)
+    capture = data.get("capture")
+    if isinstance(capture, dict):
+        r.fields(capture, (*base, "capture"), CAPTURE_KEYS)
+    services = data.get("services")
+    if not isinstance(services, dict):
+        return
+    for name, svc in services.items():
+        if not isinstance(name, str) or not isinstance(svc, dict):
+            continue
+        path: KeyPath = (*base, "services", name)
+        r.fields(svc, path, SERVICE_KEYS)
+        ports = svc.get("ports")
+        for i, port in enumerate(ports if isinstance(ports, list) else ()):
+            if isinstance(port, dict):
+                r.fields(port, (*path, "ports", i), PORT_KEYS)
+                originate = port.get("originate")
+                if isinstance(originate, dict):
+                    r.fields(originate, (*path, "ports", i, "originate"), ORIGINATE_KEYS)
+        endpoints = svc.get("endpoints")
+        for i, endpoint in enumerate(endpoints if isinstance(endpoints, list) else ()):
+            if isinstance(endpoint, dict):
+                r.fields(endpoint, (*path, "endpoints", i), ENDPOINT_KEYS)
+
+
+def _capture(m: dict[str, Any], r: Reader) -> Capture:
+    raw = m.get("capture")
+    if raw is None:
+        return Capture()
+    c = r.mapping(raw, ("capture",), "`capture`")
+    if c is None:
+        return Capture()
+    include = r.cidrs(c, "include", ("capture",))
+    exclude = r.cidrs(c, "exclude", ("capture",)) or []
+    return Capture(include=None if include is None else tuple(include), exclude=tuple(exclude))
+
+
+def _service(name: str, value: Any, r: Reader) -> Service | None:
+    path: KeyPath = ("services", name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        r.err(
+            "wrong-type",
+            path,
+            f"a service must be a mapping, not {type_name(value)}",
+            "write `host:` and `ports:` under the service name",
+        )
+        return None
+    m = r.mapping(value, path) or {}
+    hosts = _hosts(m, path, r)
+    ports = _ports(m, path, r)
+    res = r.enum(m, "resolution", path, [x.value for x in Resolution], "resolution-invalid")
+    loc = r.enum(m, "location", path, [x.value for x in Location], "location-invalid")
+    addresses = r.strings(m, "addresses", path) or []
+    endpoints = _endpoints(m, path, r)
+    export_to = r.strings(m, "exportTo", path) or []
+    meta = {k: r.string(m, k, path) for k in ("owner", "reason", "ticket")}
+    if hosts is None or ports is None or endpoints is None:
+        return None
+    if res is None:
+        resolution = Resolution.NONE if any("*" in h for h in hosts) else Resolution.DNS
+        if addresses and any("/" in a for a in addresses) and resolution is Resolution.DNS:
+            resolution = Resolution.NONE  # a CIDR service routes by address, not by name
+    else:
+        resolution = Resolution(res)
+    return Service(
+        name=name,
+        hosts=tuple(hosts),
+        ports=tuple(ports),
+        resolution=resolution,
+        location=Location(loc) if loc else Location.MESH_EXTERNAL,
+        addresses=tuple(a.strip() for a in addresses),
+        endpoints=tuple(endpoints),
+        export_to=tuple(e.strip() for e in export_to),
+        owner=meta["owner"],
+        reason=meta["reason"],
+        ticket=meta["ticket"],
+        single_host="host" in m,
+    )
+
+
+def _hosts(m: dict[str, Any], path: KeyPath, r: Reader) -> list[str] | None:
+    has_host, has_hosts = "host" in m, "hosts" in m
+    if has_host and has_hosts:
+        r.err(
+            "host-and-hosts",
+            (*path, "hosts"),
+            "`host` and `hosts` are both set",
+            "keep one: `host: a.example.com` or `hosts: [a.example.com, b.example.com]`",
+            anchor=Anchor.KEY,
+        )
+        return None
+    if has_hosts:
+        items = r.strings(m, "hosts", path)
+        if m["hosts"] == []:
+            r.err(
+                "hosts-empty",
+                (*path, "hosts"),
+                "no hosts listed",
+                "list at least one host, or use `host: a.example.com`",
+            )
+            return None
+    elif has_host:
+        one = r.string(m, "host", path)
+        items = None if one is None else [one]
+    else:
+        r.err("key-missing", path, "`host` (or `hosts`) is required", "add `host: api.example.com`")
+        return None
+    if items is None:
+        return None
+    return [h.strip().lower() for h in items]
+
+
+def _ports(m: dict[str, Any], path: KeyPath, r: Reader) -> list[Port] | None:
+    raw = r.get(m, "ports", path, list, required=True)
+    if raw is None:
+        return None
+    if not raw:
+        r.err("ports-empty", (*path, "ports"), "no ports listed", "add e.g. `443/https`")
+        return None
+    parsed: list[_PortSpec] = []
+    ok = True
+    for i, item in enumerate(raw):
+        one = _port(item, (*path, "ports", i), r)
+        if one is None:
+            ok = False
+        else:
+            parsed.append(one)
+    if not ok:
+        return None
+    return _name_ports(parsed)
+
+
+def _port(item: Any, path: KeyPath, r: Reader) -> _PortSpec | None:
+    if is_type(item, int):
+        return _port_from(item, None, path, r)
+    if isinstance(item, str):
+        match = _PORT_RE.match(item)
+        if not match:
+            r.err(
+                "port-spelling",
+                path,
+                f"{item!r} is not a port",
+                "write PORT/PROTOCOL, e.g. 443/https or 5432/tcp",
+            )
+            return None
+        return _port_from(int(match.group(1)), match.group(2) or None, path, r)
+    if isinstance(item, dict):
+        p = r.mapping(item, path) or {}
+        number = r.get(p, "number", path, int, required=True)
+        protocol = r.string(p, "protocol", path)
+        name = r.string(p, "name", path)
+        target = r.get(p, "targetPort", path, int)
+        originate = _originate(p, path, r) if "originate" in p else None
+        if number is None:
+            return None
+        if target is not None and not 1 <= target <= 65535:
+            r.err(
+                "port-range",
+                (*path, "targetPort"),
+                f"port number {target} must be in the range 1..65535",
+            )
+            return None
+        if originate is not None and target is None:
+            target = 443  # the sidecar speaks TLS to the host's HTTPS port
+        return _port_from(
+            number, protocol, path, r, name=name, target_port=target, originate=originate
+        )
+    r.err(
+        "port-spelling",
+        path,
+        f"a port must be PORT/PROTOCOL or a mapping, not {type_name(item)}",
+        "write e.g. 443/https, or {number: 8443, protocol: tls}",
+    )
+    return None
+
+
+def _port_from(
+    number: int,
+    protocol: str | None,
+    path: KeyPath,
+    r: Reader,
+    *,
+    name: str | None = None,
+    target_port: int | None = None,
+    originate: Origination | None = None,
+) -> _PortSpec | None:
+    if not 1 <= number <= 65535:
+        r.err("port-range", path, f"port number {number} must be in the range 1..65535")
+        return None
+    if not protocol:
+        inferred = DEFAULT_PROTOCOL_BY_PORT.get(number)
+        if inferred is None:
+            r.err(
+                "port-protocol-missing",
+                path,
+                f"port {number} needs a protocol",
+                f"write {number}/tcp, {number}/tls, {number}/http … "
+                "(only 80 and 443 imply http and https)",
+            )
+            return None
+        return _PortSpec(
+            number=number,
+            protocol=inferred,
+            name=name,
+            target_port=target_port,
+            originate=originate,
+        )
+    canonical = PROTOCOLS.get(protocol.strip().lower())
+    if canonical is None:
+        r.err(
+            "port-protocol-invalid",
+            path,
+            f"unsupported protocol {protocol!r}",
+            did_you_mean(protocol.lower(), sorted(PROTOCOLS))
+            or f"use one of {', '.join(sorted(PROTOCOLS))}",
+        )
+        return None
+    return _PortSpec(
+        number=number,
+        protocol=canonical,
+        name=name,
+        target_port=target_port,
+        originate=originate,
+    )
+
+
+def _originate(p: dict[str, Any], path: KeyPath, r: Reader) -> Origination | None:
+    raw = p["originate"]
+    opath = (*path, "originate")
+    if isinstance(raw, str):
+        raw = {"mode": raw}
+    o = r.mapping(raw, opath, "`originate`")
+    if o is None:
+        return None
+    mode = r.enum(o, "mode", opath, [m.value for m in TlsMode], "tls-mode-invalid")
+    if mode is None:
+        if "mode" not in o:
+            r.err("key-missing", opath, "`mode` is required", "write `mode: SIMPLE`")
+        return None
+    selector = r.string_map(o, "workloadSelector", opath) or {}
+    return Origination(
+        mode=TlsMode(mode),
+        sni=r.string(o, "sni", opath),
+        credential_name=r.string(o, "credentialName", opath),
+        workload_selector=tuple(sorted(selector.items())),
+        namespace=r.string(o, "namespace", opath),
+    )
+
+
+def _name_ports(
+    raw: list[_PortSpec],
+) -> list[Port]:
+    """Explicit names win; otherwise the protocol, lowercased (``_`` → ``-``), with
+    ``-NUMBER`` added when that name is taken within the service."""
+    taken = {spec.name for spec in raw if spec.name}
+    out = []
+    for spec in raw:
+        name = spec.name
+        if name is None:
+            base = spec.protocol.lower().replace("_", "-")
+            name = base if base not in taken else f"{base}-{spec.number}"
+            suffix = 2
+            while name in taken:
+                name = f"{base}-{spec.number}-{suffix}"
+                suffix += 1
+            taken.add(name)
+        out.append(
+            Port(
+                number=spec.number,
+                protocol=spec.protocol,
+                name=name,
+                target_port=spec.target_port,
+                originate=spec.originate,
+            )
+        )
+    return out
+
+
+def _endpoints(m: dict[str, Any], path: KeyPath, r: Reader) -> list[Endpoint] | None:
+    raw = r.get(m, "endpoints", path, list)
+    if raw is None:
+        return [] if "endpoints" not in m or m["endpoints"] is None else None
+    out: list[Endpoint] = []
+    ok = True
+    for i, item in enumerate(raw):
+        epath = (*path, "endpoints", i)
+        if isinstance(item, str):
+            out.append(Endpoint(address=item.strip()))
+            continue
+        e = r.mapping(item, epath, "an endpoint")
+        if e is None:
+            ok = False
+            continue
+        address = r.string(e, "address", epath, required=True)
+        ports_raw = r.get(e, "ports", epath, dict)
+        ports: list[tuple[str, int]] = []
+        for pname, pnum in (ports_raw or {}).items():
+            if not is_type(pnum, int) or not 1 <= pnum <= 65535:
+                r.err(
+                    "port-range",
+                    (*epath, "ports", str(pname)),
+                    f"endpoint port must be a number in 1..65535, not {pnum!r}",
+                )
+                ok = False
+                continue
+            ports.append((str(pname), pnum))
+        weight = r.get(e, "weight", epath, int)
+        labels = r.string_map(e, "labels", epath) or {}
+        if address is None:
+            ok = False
+            continue
+        out.append(
+            Endpoint(
+                address=address.strip(),
+                ports=tuple(ports),
+                labels=tuple(sorted(labels.items())),
+                network=r.string(e, "network", epath),
+                locality=r.string(e, "locality", epath),
+                weight=weight,
+            )
+        )
+    return out if ok else None

@@ -1,0 +1,371 @@
+"""Inventory and environment files → the model, and a way to say where each problem is
+written.  The one module here that reads files.
+
+Two paths, one result:
+
+* **fast** — every file is parsed with PyYAML's C loader into plain data
+  (:mod:`~egressctl.inventory.safeyaml`); layering (Helm's rules: maps merge, lists
+  replace, ``null`` removes) and typed reading work on that data and report problems by
+  key path;
+* **slow** — only when there is something to report, :meth:`Loaded.finish` parses the
+  files concerned again for positions (:mod:`~egressctl.inventory.positions`) and turns
+  each problem's key path into ``file:line:col``.
+
+Reading never validates: the rules run on :attr:`Loaded.model` elsewhere
+(:mod:`egressctl.pipeline`), and their problems are located with the reading problems by
+:meth:`Loaded.finish`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, NoReturn, TypeVar
+
+from egressctl.errors import (
+    Finding,
+    InventoryError,
+    KeyPath,
+    Loc,
+    Problem,
+    Severity,
+    error,
+)
+from egressctl.files import FileTooLarge, NotRegularFile, check_regular
+from egressctl.inventory.arguments import env_name_problem
+from egressctl.inventory.environment import EnvSpec, IstioSpec, parse_environment
+from egressctl.inventory.inventory import parse_inventory, unknown_keys
+from egressctl.inventory.layers import Layer, merged
+from egressctl.inventory.model import Capture, Environment, Inventory, IstioChart, Policy
+from egressctl.inventory.positions import Locator, report_order
+from egressctl.inventory.reader import Reader, type_name
+from egressctl.inventory.safeyaml import (
+    MAX_FILE_BYTES,
+    YamlFile,
+    YamlFiles,
+    foreign_values,
+)
+
+M = TypeVar("M")
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    return any(p.severity is Severity.ERROR for p in problems)
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[M]):
+    """What the files say: the model, the problems met reading it, and where every key
+    path is written, so that problems found later (the rules, rendered objects) point at
+    the line that caused them."""
+
+    model: M
+    problems: tuple[Problem, ...]
+    # The model holds everything the files say (reading met no error), so rules may run
+    # on it; an inventory file that is not one (`inventory-blank`) is still complete.
+    complete: bool
+    locator: Locator
+
+    def finish(self, later: Sequence[Problem] = ()) -> list[Finding]:
+        """This load's problems and ``later`` ones, located and in report order.
+        Raises InventoryError if any is an error."""
+        return _located(self.locator, [*self.problems, *later])
+
+
+def _located(locator: Locator, problems: Sequence[Problem]) -> list[Finding]:
+    findings = sorted((locator.locate(p) for p in problems), key=report_order)
+    if any(f.severity is Severity.ERROR for f in findings):
+        raise InventoryError(findings)
+    return findings
+
+
+def _refuse(files: YamlFiles, layers: Sequence[Layer], problems: Sequence[Problem]) -> NoReturn:
+    """Raise the file-level findings and ``problems`` (there is an error among them)."""
+    located = [Locator(files.files, layers).locate(p) for p in problems]
+    raise InventoryError(sorted([*files.findings, *located], key=report_order))
+
+
+# ---------------------------------------------------------------------------
+# Inventory files
+
+
+def read_inventory(paths: Sequence[Path], shown: Sequence[str] | None = None) -> Loaded[Inventory]:
+    """Read and layer inventory files (later ones win); ``shown``: the names findings
+    use (default: the paths).  Raises InventoryError when a file cannot be read."""
+    files = YamlFiles()
+    names = list(shown or [str(p) for p in paths])
+    layers = []
+    for path, name in zip(paths, names, strict=True):
+        f = files.read(path, name)
+        layer = _as_layer(f, files, "the inventory file") if f else None
+        if layer is not None:
+            layers.append(layer)
+    if files.findings:
+        _refuse(files, layers, [])
+    return _read_layers(files, layers, (), tuple(names))
+
+
+def _as_layer(f: YamlFile, files: YamlFiles, what: str) -> Layer | None:
+    if f.data is None:
+        files.fail("empty-file", Loc(f.shown, 1, 1), f"{what} is empty")
+        return None
+    if not isinstance(f.data, dict):
+        files.fail(
+            "wrong-type", Loc(f.shown, 1, 1), f"{what} must be a mapping, not {type_name(f.data)}"
+        )
+        return None
+    return Layer(f.shown, f.data)
+
+
+def _read_layers(
+    files: YamlFiles,
+    layers: list[Layer],
+    problems: tuple[Problem, ...],
+    sources: tuple[str, ...],
+    allow_blank: bool = False,
+) -> Loaded[Inventory]:
+    """The merged layers read into an inventory.  ``problems``: those met before (in the
+    environment file).  Values YAML may build but an inventory never holds (dates…) are
+    refused at once."""
+    foreign = _foreign(layers)
+    if foreign:
+        _refuse(files, layers, [*problems, *foreign])
+    r = Reader()
+    inventory = parse_inventory(merged(layers), r, sources)
+    read = (*problems, *_layer_keys(layers), *r.problems)
+    blank = () if allow_blank else _blank(layers)
+    return Loaded(
+        model=inventory,
+        problems=(*read, *blank),
+        complete=not has_errors(read),
+        locator=Locator(files.files, tuple(layers)),
+    )
+
+
+def _foreign(layers: Iterable[Layer]) -> list[Problem]:
+    return [
+        error(
+            "yaml-type",
+            (*layer.prefix, *path),
+            f"{type_name(value)} is not allowed here (dates, binary and sets are not part "
+            "of an inventory; quote the value to make it a string)",
+            layer=layer.shown,
+        )
+        for layer in layers
+        for path, value in foreign_values(layer.data)
+    ]
+
+
+def _layer_keys(layers: Iterable[Layer]) -> list[Problem]:
+    """Unknown keys, layer by layer: merging drops null values (`polcy:`), and with them
+    the unknown keys that hold them."""
+    out: list[Problem] = []
+    for layer in layers:
+        r = Reader(layer=layer.shown)
+        unknown_keys(layer.data, r, layer.prefix)
+        out += r.problems
+    return out
+
+
+def _blank(layers: Iterable[Layer]) -> tuple[Problem, ...]:
+    """Inventory files with neither `services` nor `policy`: not an inventory (a config
+    file named by mistake, every key unknown) — compiled, it would be an empty ALLOW_ANY
+    policy that loosens the mesh and prunes every entry."""
+    return tuple(
+        error(
+            "inventory-blank",
+            (),
+            "the file has neither `services` nor `policy`: it is not an inventory",
+            "list the external services under `services:` (`services: {}` for none), or "
+            "set `allowEmptyInventory: true` in the environment file",
+            layer=layer.shown,
+        )
+        for layer in layers
+        if not layer.prefix and "services" not in layer.data and "policy" not in layer.data
+    )
+
+
+# ---------------------------------------------------------------------------
+# Environment files
+
+
+def resolve_env_path(env: str, cwd: Path) -> Path:
+    """``--env NAME`` → ``values/NAME.yaml`` under ``cwd``; ``--env PATH`` → that file."""
+    candidate = Path(env)
+    if candidate.suffix in (".yaml", ".yml") or "/" in env or candidate.is_file():
+        return candidate if candidate.is_absolute() else cwd / candidate
+    return cwd / "values" / f"{env}.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class _EnvFile:
+    """One environment file, read and parsed (``spec`` None: it lacks what the rest
+    needs, and ``problems`` say why)."""
+
+    path: Path
+    shown: str
+    files: YamlFiles  # every file read for this environment, this one first
+    layer: Layer
+    spec: EnvSpec | None
+    problems: tuple[Problem, ...]
+
+
+def _read_env_file(env: str, base: Path) -> _EnvFile:
+    """Read and parse one environment file; a file that cannot be read raises."""
+    path = resolve_env_path(env, base)
+    shown = _shown(path, base)
+    files = YamlFiles()
+    f = files.read(path, shown)
+    layer = _as_layer(f, files, "the environment file") if f else None
+    if layer is None:
+        _refuse(files, [], [])
+    name_problem = env_name_problem(path.stem)
+    if name_problem is not None:
+        files.fail(
+            "env-name-invalid",
+            Loc(shown),
+            name_problem,
+            "rename the file, e.g. values/prod-eu.yaml for `--env prod-eu`",
+        )
+    r = Reader(layer=shown)
+    spec = parse_environment(layer.data, r)
+    return _EnvFile(path, shown, files, layer, spec, tuple(r.problems))
+
+
+def read_environment(env: str, cwd: Path | None = None) -> Loaded[Environment]:
+    """Read an environment file, its inventory files and its overrides.  Raises
+    InventoryError when a file cannot be read or the environment file is invalid."""
+    base = cwd or Path.cwd()
+    e = _read_env_file(env, base)
+    files, shown, spec, folder = e.files, e.shown, e.spec, e.path.parent
+    problems = list(e.problems)
+    layers: list[Layer] = []
+    inv_shown: list[str] = []
+    istio = None
+    if spec is not None:
+        for i, rel in enumerate(spec.inventory):
+            p = folder / rel
+            refused = _named_file(p, ("inventory", i), f"inventory file {rel!r}", shown)
+            if refused is not None:
+                problems.append(refused)
+                continue
+            name = _shown(p, base)
+            fi = files.read(p, name)
+            layer = _as_layer(fi, files, "the inventory file") if fi else None
+            if layer is not None:
+                layers.append(layer)
+                inv_shown.append(name)
+        if spec.istio is not None:
+            istio = _istio_chart(spec.istio, folder, shown, problems)
+    if spec is None or files.findings or has_errors(problems):
+        _refuse(files, [*layers, e.layer], problems)
+    if spec.egress is not None:
+        layers.append(Layer(shown, spec.egress, ("egress",)))
+    inv = _read_layers(
+        files, layers, tuple(problems), (*inv_shown, shown), spec.allow_empty_inventory
+    )
+    return Loaded(
+        model=_environment(e.path, shown, spec, istio, inv.model),
+        problems=inv.problems,
+        complete=inv.complete,
+        locator=inv.locator,
+    )
+
+
+def read_environment_settings(env: str, cwd: Path | None = None) -> Environment:
+    """Only the environment file (context, namespace, kubeconfig…), not its inventory:
+    what `rollback` needs, even when today's inventory does not validate."""
+    e = _read_env_file(env, cwd or Path.cwd())
+    if e.spec is None or e.files.findings or has_errors(e.problems):
+        _refuse(e.files, [e.layer], e.problems)
+    empty = Inventory(policy=Policy.ALLOW_ANY, capture=Capture(), services=())
+    return _environment(e.path, e.shown, e.spec, None, empty)
+
+
+def _environment(
+    path: Path, shown: str, spec: EnvSpec, istio: IstioChart | None, inventory: Inventory
+) -> Environment:
+    return Environment(
+        name=path.stem,
+        file=shown,
+        context=spec.context,
+        namespace=spec.namespace,
+        api_version=spec.api_version,
+        istio=istio,
+        inventory=inventory,
+        cluster=spec.cluster,
+        kubeconfig=(
+            str((path.parent / Path(spec.kubeconfig).expanduser()).resolve())
+            if spec.kubeconfig
+            else None
+        ),
+    )
+
+
+def _missing(key: KeyPath, what: str, path: Path, shown: str, hint: str = "") -> Problem:
+    """A file an environment file names that is not there."""
+    return error(
+        "file-missing", key, f"{what} not found (looked for {path.resolve()})", hint, layer=shown
+    )
+
+
+def _named_file(path: Path, key: KeyPath, what: str, shown: str) -> Problem | None:
+    """Why a file an environment file names cannot be used: missing, a folder, a device
+    or FIFO (reading it would never end, or block), too large.  None when it can."""
+    try:
+        check_regular(path, MAX_FILE_BYTES)
+    except FileNotFoundError:
+        return _missing(key, what, path, shown)
+    except IsADirectoryError:
+        return error("file-missing", key, f"{what} is a folder ({path.resolve()})", layer=shown)
+    except NotRegularFile as exc:
+        return error("file-not-regular", key, f"{what}: {exc.strerror}", layer=shown)
+    except FileTooLarge as exc:
+        return error("file-too-large", key, f"{what}: {exc.strerror}", layer=shown)
+    except OSError as exc:
+        return error("file-unreadable", key, f"{what}: {exc.strerror or exc}", layer=shown)
+    return None
+
+
+def _istio_chart(spec: IstioSpec, folder: Path, shown: str, problems: list[Problem]) -> IstioChart:
+    """`istio:` with its paths resolved against the environment file's folder; a file
+    that is not there is a problem."""
+    chart = spec.chart
+    if spec.repo is None:
+        local = folder / spec.chart
+        if not local.exists():
+            problems.append(
+                _missing(
+                    ("istio", "chart"),
+                    f"Istio chart {spec.chart!r}",
+                    local,
+                    shown,
+                    "a local chart folder or .tgz, relative to this file; or add `repo:` for a "
+                    "chart from a repository",
+                )
+            )
+        chart = str(local.resolve())
+    values = []
+    for i, rel in enumerate(spec.values):
+        p = folder / rel
+        refused = _named_file(p, ("istio", "values", i), f"values file {rel!r}", shown)
+        if refused is not None:
+            problems.append(refused)
+        values.append(str(p.resolve()))
+    return IstioChart(
+        chart=chart,
+        release=spec.release,
+        values=tuple(values),
+        repo=spec.repo,
+        version=spec.version,
+        revision=spec.revision,
+    )
+
+
+def _shown(path: Path, base: Path) -> str:
+    """A path as the user would write it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
