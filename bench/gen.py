@@ -10,7 +10,7 @@ def inventory(n: int, domains: int = 100) -> str:
     lines = [
         "policy: REGISTRY_ONLY",
         "capture:",
-        "  include: [10.96.0.0/12, 10.244.0.0/16]",
+        "  exclude: [169.254.169.254/32]",
         "services:",
     ]
     for i in range(n):

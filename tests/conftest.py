@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -9,7 +10,7 @@ import stat
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,7 @@ SEED = """\
 policy: REGISTRY_ONLY
 capture:
   include: [10.96.0.0/12, 10.244.0.0/16]
+  acknowledge: {policy-bypassed-by-capture: the tests keep the classic narrowed capture}
 services:
   httpbin-ext:
     host: httpbin.org
@@ -146,6 +148,62 @@ services:
     host: www.google.com
     ports: [443/https]
 """
+
+# ---------------------------------------------------------------------------
+# Environment files
+
+# The istio block of an environment that installs the mini istiod chart as release istiod.
+MINI_ISTIO_BLOCK: Mapping[str, str | Path] = {"chart": MINI_ISTIO, "release": "istiod"}
+
+
+class EnvFile:
+    """Writes an environment file, values/<name>.yaml, and the inventory it lists.
+
+    The environment file holds, in this order and each on its own line:
+    ``inventory: [<inventory_file>]`` (unless ``list_inventory`` is false),
+    ``context: <context>`` and ``namespace: <namespace>`` (each unless None), ``extra``
+    verbatim, then an ``istio:`` block with one ``  key: value`` line per item of ``istio``
+    (a list is written ``[a, b]``; a None value leaves its key out).  Values are written as
+    given: quote them yourself where YAML needs it.  ``inventory`` is the text of
+    values/<inventory_file>; None keeps the file that is there (or leaves it missing)."""
+
+    def __init__(self, values: Path) -> None:
+        self.values = values
+
+    def __call__(
+        self,
+        name: str = "dev",
+        *,
+        inventory: str | None = SEED,
+        inventory_file: str = "egress.yaml",
+        list_inventory: bool = True,
+        context: str | None = "kind-dev",
+        namespace: str | None = None,
+        extra: str = "",
+        istio: Mapping[str, str | Path | list[str] | None] | None = None,
+    ) -> Path:
+        if inventory is not None:
+            write(self.values / inventory_file, inventory)
+        lines = [f"inventory: [{inventory_file}]"] if list_inventory else []
+        if context is not None:
+            lines.append(f"context: {context}")
+        if namespace is not None:
+            lines.append(f"namespace: {namespace}")
+        text = "".join(f"{line}\n" for line in lines) + extra
+        if istio is not None:
+            text += "istio:\n"
+            for key, value in istio.items():
+                if value is not None:
+                    shown = f"[{', '.join(value)}]" if isinstance(value, list) else str(value)
+                    text += f"  {key}: {shown}\n"
+        return write(self.values / f"{name}.yaml", text)
+
+
+@pytest.fixture
+def env_file(project: Path) -> EnvFile:
+    """``env_file(name="dev", *, inventory=SEED, context="kind-dev", namespace=None,
+    extra="", istio=None, ...)`` writes values/<name>.yaml in ``project``; see EnvFile."""
+    return EnvFile(project / "values")
 
 
 # ---------------------------------------------------------------------------
@@ -309,6 +367,89 @@ class FakeKubectl:
             None,
         )
 
+    # --- Helm releases (tests/fakebin/helm.py keeps them in this cluster) -----------
+
+    @property
+    def helm_log(self) -> Path:
+        return self.folder / "helm.log"
+
+    def add_helm_release(
+        self,
+        name: str = "istiod",
+        namespace: str = "istio-system",
+        revision: int = 1,
+        status: str = "deployed",
+        manifest: str = "",
+    ) -> None:
+        """Helm's release Secrets of ``name`` up to ``revision`` (in ``status``; the
+        earlier ones superseded), as `helm install` and upgrades leave them."""
+        for n in range(1, revision + 1):
+            body = {"manifest": manifest, "chart": "istiod", "description": "Install complete"}
+            self.add(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "type": "helm.sh/release.v1",
+                    "metadata": {
+                        "name": f"sh.helm.release.v1.{name}.v{n}",
+                        "namespace": namespace,
+                        "labels": {
+                            "owner": "helm",
+                            "name": name,
+                            "status": status if n == revision else "superseded",
+                            "version": str(n),
+                        },
+                    },
+                    "data": {"release": base64.b64encode(json.dumps(body).encode()).decode()},
+                }
+            )
+
+    def helm_revisions(
+        self, name: str = "istiod", namespace: str = "istio-system"
+    ) -> list[tuple[int, str]]:
+        """(revision, status) of each of the release's Secrets, oldest first."""
+        found = [
+            o["metadata"]["labels"]
+            for o in self.objects("Secret")
+            if o["metadata"].get("namespace") == namespace
+            and o["metadata"].get("labels", {}).get("owner") == "helm"
+            and o["metadata"]["labels"].get("name") == name
+        ]
+        return sorted((int(labels["version"]), labels["status"]) for labels in found)
+
+    def helm_fail_on(
+        self, *args: str, exit: int = 1, stderr: str = "", times: int | None = None
+    ) -> None:
+        """The helm stand-in fails every call whose argv holds all of ``args``."""
+        self.load()
+        rule: dict[str, Any] = {
+            "args": list(args),
+            "exit": exit,
+            "stderr": stderr or "Error: injected failure",
+        }
+        if times is not None:
+            rule["times"] = times
+        self.state.setdefault("helmFail", []).append(rule)
+        self.save()
+
+    def helm_calls(self) -> list[dict[str, Any]]:
+        """Every helm call: {"argv", "at", "values": {path: text of each --values file}}."""
+        if not self.helm_log.exists():
+            return []
+        return [json.loads(line) for line in self.helm_log.read_text().splitlines()]
+
+    def helm_cluster_calls(self) -> list[list[str]]:
+        """The argv of each helm call that acts on the cluster (upgrade, rollback, status,
+        history, list), without the program name."""
+        verbs = {"upgrade", "rollback", "status", "history", "list"}
+        return [c["argv"] for c in self.helm_calls() if c["argv"] and c["argv"][0] in verbs]
+
+    def timeline(self) -> list[tuple[str, list[str]]]:
+        """Every kubectl and helm call in the order they ran: (tool, argv)."""
+        calls = [(c["at"], "kubectl", c["argv"]) for c in self.calls()]
+        calls += [(c["at"], "helm", c["argv"]) for c in self.helm_calls()]
+        return [(tool, argv) for _, tool, argv in sorted(calls, key=lambda c: c[0])]
+
 
 def flag(argv: list[str], name: str) -> str | None:
     """The value of ``name`` in a recorded argv, written ``--name=VALUE`` or ``--name VALUE``
@@ -341,18 +482,23 @@ def helm4(helm_majors: dict[int, str], monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm4: str) -> Iterator[FakeKubectl]:
-    """PATH holds only the kubectl stand-in and the real helm 4."""
+    """PATH holds only the kubectl stand-in and the helm stand-in (tests/fakebin/helm.py:
+    the cluster-side verbs act on the same JSON-file cluster; `template`, `show` and
+    `version` run the real helm 4, which $FAKE_HELM_REAL names)."""
     fakebin = tmp_path / "fakebin"
     fakebin.mkdir()
-    source = (REPO / "tests" / "fakebin" / "kubectl.py").read_text(encoding="utf-8")
-    script = fakebin / "kubectl"
-    script.write_text(f"#!{sys.executable}\n{source}", encoding="utf-8")
-    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    (fakebin / "helm").symlink_to(helm4)
+    for name in ("kubectl", "helm"):
+        source = (REPO / "tests" / "fakebin" / f"{name}.py").read_text(encoding="utf-8")
+        script = fakebin / name
+        script.write_text(f"#!{sys.executable}\n{source}", encoding="utf-8")
+        script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     fake = FakeKubectl(tmp_path)
     monkeypatch.setenv("PATH", str(fakebin))
     monkeypatch.setenv("FAKE_KUBECTL_LOG", str(fake.log))
     monkeypatch.setenv("FAKE_KUBECTL_STATE", str(fake.state_file))
+    monkeypatch.setenv("FAKE_HELM_LOG", str(fake.helm_log))
+    monkeypatch.setenv("FAKE_HELM_REAL", helm4)
+    monkeypatch.delenv("EGRESSCTL_HELM")  # egressctl finds the stand-in on PATH
     # Never the user's own kubeconfig: every call must carry this one explicitly.
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
     yield fake

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from egressctl.charts.helm import helm_template
-from egressctl.mesh import emit, plan
-from egressctl.pipeline import load_inventory
+from egressctl.pipeline import compile_inventory, load_inventory
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CHART = GOLDEN.parents[1] / "chart"
@@ -18,7 +17,7 @@ CHART = GOLDEN.parents[1] / "chart"
 
 def generate(case: Path, helm: str | None = None) -> tuple[str, str]:
     inv, _ = load_inventory([case / "inventory.yaml"], shown=["inventory.yaml"])
-    values = emit.dump(emit.values(plan.build(inv)), inv.sources)
+    values = compile_inventory(inv).values_text
     manifests = helm_template(
         "egress",
         CHART,

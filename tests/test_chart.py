@@ -172,8 +172,10 @@ SCHEMA_CASES = [
     pytest.param(
         _with(["tlsRoutes", "google", "routes", 0, "sniHosts"], []), "sniHosts", id="sni-required"
     ),
-    pytest.param(
-        _with(["global", "proxy", "includeIPRange"], "*"), "includeIPRange", id="global-typo"
+    pytest.param(  # the Istio chart's keys have a values file of their own
+        _with(["global"], {"proxy": {"includeIPRanges": "*"}}),
+        "additional properties 'global'",
+        id="istio-keys",
     ),
 ]
 

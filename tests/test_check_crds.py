@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CRDS, SEED, FakeKubectl, write
+from tests.conftest import CRDS, SEED, EnvFile, FakeKubectl, write
 
 # Only the tests that read Istio's CRD file need it.
 needs_crds = pytest.mark.skipif(
@@ -26,31 +26,30 @@ def _without_v1(tmp_path: Path) -> Path:
     return out
 
 
-def _env(project: Path, extra: str = "") -> None:
-    write(project / "values" / "egress.yaml", SEED)
-    write(project / "values" / "dev.yaml", "inventory: [egress.yaml]\ncontext: kind-dev\n" + extra)
-
-
 @needs_crds
 def test_valid_inventory_passes_the_crds(cli, project: Path, helm: str) -> None:
     write(project / "inv.yaml", SEED)
     res = cli("check", "inv.yaml", "--crds", str(CRDS))
     assert res.exit_code == 0, res.stdout
-    assert "ok: no problems found" in res.stdout
+    # SEED's one finding: its narrowed capture, acknowledged (issue #11).
+    assert res.stdout.splitlines()[-1] == "0 errors, 1 warning in 1 file"
 
 
 @needs_crds
 def test_unserved_version_is_located_at_the_service(
-    cli, project: Path, helm: str, tmp_path: Path
+    cli, env_file: EnvFile, helm: str, tmp_path: Path
 ) -> None:
-    _env(project)
+    env_file()
     res = cli("check", "--env", "dev", "--crds", str(_without_v1(tmp_path)), "--output", "json")
     assert res.exit_code == 3
     findings = json.loads(res.stdout)["findings"]
+    # SEED's narrowed capture is an acknowledged warning (issue #11); the rest is the CRDs'.
+    assert findings[0]["code"] == "policy-bypassed-by-capture"
+    findings = findings[1:]
     got = {(f["code"], f["file"], f["line"], f["column"], f["path"]) for f in findings}
     assert got == {
-        ("crd-schema", "values/egress.yaml", 6, 5, "services.httpbin-ext"),
-        ("crd-schema", "values/egress.yaml", 9, 5, "services.google"),
+        ("crd-schema", "values/egress.yaml", 7, 5, "services.httpbin-ext"),
+        ("crd-schema", "values/egress.yaml", 10, 5, "services.google"),
     }
     assert all("is not served" in f["message"] for f in findings)
     assert all("networkingApiVersion" in f["hint"] for f in findings)
@@ -58,16 +57,16 @@ def test_unserved_version_is_located_at_the_service(
 
 @needs_crds
 def test_the_environment_api_version_fixes_it(
-    cli, project: Path, helm: str, tmp_path: Path
+    cli, env_file: EnvFile, helm: str, tmp_path: Path
 ) -> None:
-    _env(project, "networkingApiVersion: v1beta1\n")
+    env_file(extra="networkingApiVersion: v1beta1\n")
     res = cli("check", "--env", "dev", "--crds", str(_without_v1(tmp_path)))
     assert res.exit_code == 0, res.stdout
 
 
 @needs_crds
-def test_crds_from_the_cluster(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_crds_from_the_cluster(cli, env_file: EnvFile, kubectl: FakeKubectl) -> None:
+    env_file()
     kubectl.state["crds"] = str(CRDS)
     kubectl.save()
     res = cli("check", "--env", "dev", "--crds", "cluster")

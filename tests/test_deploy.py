@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 from egressctl import pipeline
-from egressctl.charts.render import render_environment
 from egressctl.cluster import apply as cluster_apply
 from egressctl.cluster.ownership import NO_ADOPT
 from egressctl.cluster.plan import Order, StepName
 from egressctl.cluster.workloads import Workload, pod_is_stale
+from egressctl.pipeline import render_environment
 from tests.conftest import (
     LEGACY_ISTIO,
-    MINI_ISTIO,
+    MINI_ISTIO_BLOCK,
     SEED,
+    EnvFile,
     FakeKubectl,
     flag,
     load_all,
@@ -25,23 +26,6 @@ from tests.conftest import (
 )
 
 ISTIO_SYSTEM = "istio-system"
-
-
-def _env(
-    project: Path,
-    policy: str = "REGISTRY_ONLY",
-    istio: Path | None = MINI_ISTIO,
-    extra: str = "",
-    inventory: str | None = None,
-) -> None:
-    write(
-        project / "values" / "egress.yaml",
-        inventory if inventory is not None else SEED.replace("REGISTRY_ONLY", policy),
-    )
-    text = "inventory: [egress.yaml]\ncontext: kind-dev\nnamespace: istio-system\n" + extra
-    if istio is not None:
-        text += f"istio:\n  chart: {istio}\n  release: istiod\n"
-    write(project / "values" / "dev.yaml", text)
 
 
 def _kinds(call: dict) -> list[str]:
@@ -65,9 +49,9 @@ def _stale_listed(stderr: str) -> list[str]:
 
 
 def test_wrong_context_refuses_and_applies_nothing(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.state["context"] = "prod-cluster"
     kubectl.save()
     res = cli("deploy", "--env", "dev", "--yes")
@@ -78,9 +62,9 @@ def test_wrong_context_refuses_and_applies_nothing(
 
 
 def test_tightening_applies_entries_waits_then_istio(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, "REGISTRY_ONLY")
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.set_mesh_policy("ALLOW_ANY")
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
@@ -96,9 +80,9 @@ def test_tightening_applies_entries_waits_then_istio(
 
 
 def test_every_call_names_context_namespace_and_kubeconfig(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     kubeconfig = str(kubectl.folder / "kubeconfig")
     for call in kubectl.calls():
@@ -109,8 +93,12 @@ def test_every_call_names_context_namespace_and_kubeconfig(
             assert flag(argv, "--namespace"), argv
 
 
-def test_loosening_applies_istio_first(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project, "ALLOW_ANY")
+def test_loosening_applies_istio_first(cli, env_file: EnvFile, kubectl: FakeKubectl) -> None:
+    env_file(
+        inventory=SEED.replace("REGISTRY_ONLY", "ALLOW_ANY"),
+        namespace=ISTIO_SYSTEM,
+        istio=MINI_ISTIO_BLOCK,
+    )
     kubectl.set_mesh_policy("REGISTRY_ONLY")
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
@@ -122,17 +110,19 @@ def test_loosening_applies_istio_first(cli, project: Path, kubectl: FakeKubectl)
 
 
 def test_missing_mesh_configmap_counts_as_allow_any(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, "REGISTRY_ONLY")
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
     assert "mesh policy     ALLOW_ANY → REGISTRY_ONLY" in res.stderr
     assert _kinds(kubectl.applies()[0]) == ["ServiceEntry", "VirtualService"]
 
 
-def test_plan_lists_changes_per_kind(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_plan_lists_changes_per_kind(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     inventory = SEED.replace("ports: [80/http]", "ports: [80/http, 8080/http]")
     inventory += "  extra:\n    host: extra.example.com\n    ports: [443]\n"
@@ -152,9 +142,9 @@ def test_plan_lists_changes_per_kind(cli, project: Path, kubectl: FakeKubectl) -
 
 
 def test_prune_is_last_and_touches_only_owned_objects(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     owned = owner_labels("dev")
     for name, labels in (
         ("old-owned", owned),
@@ -179,8 +169,8 @@ def test_prune_is_last_and_touches_only_owned_objects(
     assert kubectl.names("ServiceEntry") == ["google", "httpbin-ext", "other-envs", "teams-own"]
 
 
-def test_no_prune_keeps_them(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_no_prune_keeps_them(cli, env_file: EnvFile, kubectl: FakeKubectl) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add(
         {
             "apiVersion": "networking.istio.io/v1",
@@ -196,9 +186,9 @@ def test_no_prune_keeps_them(cli, project: Path, kubectl: FakeKubectl) -> None:
 
 
 def test_dry_run_is_server_side_changes_nothing_records_nothing(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     res = cli("deploy", "--env", "dev", "--dry-run")
     assert res.exit_code == 0, res.stderr
     applies = kubectl.applies()
@@ -210,9 +200,9 @@ def test_dry_run_is_server_side_changes_nothing_records_nothing(
 
 
 def test_without_terminal_and_without_yes_it_refuses(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     res = cli("deploy", "--env", "dev")
     assert res.exit_code == 2
     assert "pass --yes" in res.stderr
@@ -220,10 +210,10 @@ def test_without_terminal_and_without_yes_it_refuses(
 
 
 def test_declined_confirmation_applies_nothing(
-    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+    cli, env_file: EnvFile, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _env(project)
-    monkeypatch.setattr("egressctl.cli._stdin_is_terminal", lambda: True)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
+    monkeypatch.setattr("egressctl.cli.output.stdin_is_terminal", lambda: True)
     res = cli("deploy", "--env", "dev", input="n\n")
     assert res.exit_code == 2
     assert "not confirmed" in res.stderr
@@ -231,19 +221,19 @@ def test_declined_confirmation_applies_nothing(
 
 
 def test_confirmed_on_a_terminal_applies(
-    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+    cli, env_file: EnvFile, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _env(project)
-    monkeypatch.setattr("egressctl.cli._stdin_is_terminal", lambda: True)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
+    monkeypatch.setattr("egressctl.cli.output.stdin_is_terminal", lambda: True)
     res = cli("deploy", "--env", "dev", input="y\n")
     assert res.exit_code == 0, res.stderr
     assert len(kubectl.applies()) == 2
 
 
 def test_failed_apply_stops_names_step_and_rerun_converges(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, "REGISTRY_ONLY")
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.fail_on(
         "apply",
         stdin="kind: ConfigMap",
@@ -271,9 +261,9 @@ def test_failed_apply_stops_names_step_and_rerun_converges(
 
 
 def test_unreachable_cluster_is_exit_4_before_any_apply(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.fail_on("get", "configmap", stderr="The connection to the server was refused")
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 4
@@ -281,8 +271,10 @@ def test_unreachable_cluster_is_exit_4_before_any_apply(
     assert kubectl.applies() == []
 
 
-def test_invalid_inventory_never_calls_kubectl(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_invalid_inventory_never_calls_kubectl(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     write(project / "values" / "egress.yaml", "policy: NOPE\n")
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 3
@@ -290,19 +282,22 @@ def test_invalid_inventory_never_calls_kubectl(cli, project: Path, kubectl: Fake
 
 
 def test_without_istio_chart_only_egress_objects_and_a_warning(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, istio=None)
+    env_file(namespace=ISTIO_SYSTEM)
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
     assert [_kinds(c) for c in kubectl.applies()] == [["ServiceEntry", "VirtualService"]]
     assert "the mesh policy and capture ranges are NOT applied" in res.stderr
+    # The plan does not claim a policy change it does not make (SEED asks REGISTRY_ONLY).
+    (policy_line,) = [line for line in res.stderr.splitlines() if "mesh policy  " in line]
+    assert policy_line.split()[2:4] == ["ALLOW_ANY,", "not"]
 
 
 def test_interrupt_exits_130_and_leaves_no_partial_file(
-    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
 
     def interrupted(*_a: object, **_k: object) -> list[str]:
         raise KeyboardInterrupt
@@ -316,12 +311,14 @@ def test_interrupt_exits_130_and_leaves_no_partial_file(
         ".deploy.lock",
         "egress.yaml",
         "history",
+        "istio-values.yaml",
         "istio.yaml",
         "values.yaml",
     ]
     (pending,) = (build / "history").iterdir()
     assert sorted(p.name for p in pending.iterdir()) == [
         "egress.yaml",
+        "istio-values.yaml",
         "istio.yaml",
         "record.json",
         "values.yaml",
@@ -333,9 +330,9 @@ def test_interrupt_exits_130_and_leaves_no_partial_file(
 
 
 def test_capture_change_lists_stale_workloads_and_restarts_them(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add_namespace("shop", {"istio-injection": "enabled"})
     kubectl.add_namespace("plain", {})
     kubectl.add_workload("shop", "cart")
@@ -361,8 +358,8 @@ def test_capture_change_lists_stale_workloads_and_restarts_them(
     assert "restarts done" in res.stderr
 
 
-def test_unchanged_capture_lists_no_workloads(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_unchanged_capture_lists_no_workloads(cli, env_file: EnvFile, kubectl: FakeKubectl) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add_namespace("shop", {"istio-injection": "enabled"})
     kubectl.add_workload("shop", "cart")
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
@@ -383,8 +380,8 @@ def test_unchanged_capture_lists_no_workloads(cli, project: Path, kubectl: FakeK
 # --- diff ------------------------------------------------------------------------
 
 
-def test_diff_exit_codes(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_diff_exit_codes(cli, env_file: EnvFile, kubectl: FakeKubectl) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     res = cli("diff", "--env", "dev")
     assert res.exit_code == 1
     assert "MERGED/serviceentry.networking.istio.io/google" in res.stdout
@@ -398,8 +395,10 @@ def test_diff_exit_codes(cli, project: Path, kubectl: FakeKubectl) -> None:
     assert "the server is on holiday" in res.stderr
 
 
-def test_diff_reports_what_prune_would_delete(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_diff_reports_what_prune_would_delete(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
     res = cli("diff", "--env", "dev")
@@ -411,8 +410,10 @@ def test_diff_reports_what_prune_would_delete(cli, project: Path, kubectl: FakeK
 # --- history and rollback -------------------------------------------------------------
 
 
-def test_history_keeps_the_last_ten(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_history_keeps_the_last_ten(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     for _ in range(12):
         assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     history = project / "build" / "dev" / "history"
@@ -420,12 +421,14 @@ def test_history_keeps_the_last_ten(cli, project: Path, kubectl: FakeKubectl) ->
     assert len(records) == 10
     rec = json.loads((records[-1] / "record.json").read_text())
     assert rec["context"] == "kind-dev" and rec["policy"] == "REGISTRY_ONLY"
-    assert set(rec["digests"]) == {"values.yaml", "egress.yaml", "istio.yaml"}
+    assert set(rec["digests"]) == {"values.yaml", "istio-values.yaml", "egress.yaml", "istio.yaml"}
     assert all(d.startswith("sha256:") for d in rec["digests"].values())
 
 
-def test_rollback_reapplies_the_previous_render(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_rollback_reapplies_the_previous_render(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     write(
         project / "values" / "egress.yaml",
@@ -444,8 +447,10 @@ def test_rollback_reapplies_the_previous_render(cli, project: Path, kubectl: Fak
     assert len(list((project / "build" / "dev" / "history").iterdir())) == 3
 
 
-def test_rollback_to_a_named_record_and_errors(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_rollback_to_a_named_record_and_errors(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     res = cli("rollback", "--env", "dev", "--yes")
     assert res.exit_code == 2
     assert "nothing to roll back to" in res.stderr
@@ -464,8 +469,10 @@ def test_rollback_to_a_named_record_and_errors(cli, project: Path, kubectl: Fake
 # --- the Istio chart generations --------------------------------------------------
 
 
-def test_legacy_chart_is_recognised_and_verified(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project, istio=LEGACY_ISTIO)
+def test_legacy_chart_is_recognised_and_verified(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio={"chart": LEGACY_ISTIO, "release": "istiod"})
     res = cli("render", "--env", "dev")
     assert res.exit_code == 0, res.stderr
     assert "legacy chart istio 1.1.0" in res.stderr
@@ -479,8 +486,8 @@ def test_legacy_chart_is_recognised_and_verified(cli, project: Path, kubectl: Fa
     )
 
 
-def test_revisioned_install(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_revisioned_install(cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     write(project / "values" / "istio-dev.yaml", "revision: canary\n")
     dev = project / "values" / "dev.yaml"
     dev.write_text(dev.read_text() + "  values: [istio-dev.yaml]\n")
@@ -494,7 +501,7 @@ def test_revisioned_install(cli, project: Path, kubectl: FakeKubectl) -> None:
 
 
 def test_chart_that_ignores_the_key_stops_before_applying(
-    cli, project: Path, kubectl: FakeKubectl, tmp_path: Path
+    cli, env_file: EnvFile, kubectl: FakeKubectl, tmp_path: Path
 ) -> None:
     chart = tmp_path / "stubborn"
     write(chart / "Chart.yaml", "apiVersion: v2\nname: istiod\nversion: 1.28.0\n")
@@ -516,7 +523,7 @@ def test_chart_that_ignores_the_key_stops_before_applying(
           values: '{"global": {"proxy": {"includeIPRanges": "*", "excludeIPRanges": ""}}}'
         """,
     )
-    _env(project, istio=chart)
+    env_file(namespace=ISTIO_SYSTEM, istio={"chart": chart, "release": "istiod"})
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 3
     assert (
@@ -530,7 +537,7 @@ def test_chart_that_ignores_the_key_stops_before_applying(
 
 
 def test_not_an_istio_chart_stops_before_applying(
-    cli, project: Path, kubectl: FakeKubectl, tmp_path: Path
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl, tmp_path: Path
 ) -> None:
     chart = tmp_path / "nginx"
     write(chart / "Chart.yaml", "apiVersion: v2\nname: nginx\nversion: 1.0.0\n")
@@ -538,7 +545,7 @@ def test_not_an_istio_chart_stops_before_applying(
         chart / "templates" / "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nginx}\n",
     )
-    _env(project, istio=chart)
+    env_file(namespace=ISTIO_SYSTEM, istio={"chart": chart, "release": "istiod"})
     res = cli("render", "--env", "dev")
     assert res.exit_code == 3
     assert "the render has no mesh ConfigMap 'istio'" in res.stderr
@@ -565,9 +572,9 @@ MUTUAL = (
 
 
 def test_objects_in_other_namespaces_are_applied_there_and_pruned_later(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, inventory=MUTUAL)
+    env_file(inventory=MUTUAL, namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
     rule = next(o for o in kubectl.objects("DestinationRule"))
@@ -575,7 +582,8 @@ def test_objects_in_other_namespaces_are_applied_there_and_pruned_later(
     namespaces = {flag(c["argv"], "--namespace") for c in kubectl.applies()}
     assert namespaces == {"istio-system", "payments"}
     assert cli("diff", "--env", "dev").exit_code == 0
-    _env(project)  # the bank service is gone: its rule in `payments` must go too
+    # The bank service is gone: its rule in `payments` must go too.
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     res = cli("diff", "--env", "dev")
     assert res.exit_code == 1
     assert "would delete DestinationRule/bank (namespace payments)" in res.stdout
@@ -584,8 +592,10 @@ def test_objects_in_other_namespaces_are_applied_there_and_pruned_later(
     assert kubectl.objects("DestinationRule") == []
 
 
-def test_prune_deletes_by_owner_label_and_name(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_prune_deletes_by_owner_label_and_name(
+    cli, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add(
         {
             "apiVersion": "networking.istio.io/v1",
@@ -605,9 +615,9 @@ def test_prune_deletes_by_owner_label_and_name(cli, project: Path, kubectl: Fake
 
 
 def test_rollback_skips_records_of_the_same_renders(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0  # A
     write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0  # B
@@ -618,9 +628,9 @@ def test_rollback_skips_records_of_the_same_renders(
 
 
 def test_rollback_works_when_todays_inventory_is_broken(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
@@ -630,8 +640,10 @@ def test_rollback_works_when_todays_inventory_is_broken(
     assert "google" in kubectl.names("ServiceEntry")
 
 
-def test_rollback_refuses_another_context(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_rollback_refuses_another_context(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     write(project / "values" / "egress.yaml", SEED.split("  google:")[0])
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
@@ -644,10 +656,12 @@ def test_rollback_refuses_another_context(cli, project: Path, kubectl: FakeKubec
     assert kubectl.calls()[before:] == []
 
 
-def test_interrupted_record_folders_are_skipped(cli, project: Path, kubectl: FakeKubectl) -> None:
+def test_interrupted_record_folders_are_skipped(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
     """A folder without record.json: its writing stopped before the first apply.  (A
     damaged record.json is an error: see test_hardening_deploy.py.)"""
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     interrupted = project / "build" / "dev" / "history" / "29990101T000000Z-interrupted"
     write(interrupted / "egress.yaml", "half")
@@ -659,9 +673,9 @@ def test_interrupted_record_folders_are_skipped(cli, project: Path, kubectl: Fak
 
 
 def test_a_failed_workload_listing_does_not_fail_a_done_deploy(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.fail_on("get", "namespaces", stderr="Error from server (Forbidden): namespaces")
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
@@ -674,9 +688,9 @@ def test_a_failed_workload_listing_does_not_fail_a_done_deploy(
     ["outboundTrafficPolicy: REGISTRY_ONLY\n", "- a list\n", "{unclosed\n", ""],
 )
 def test_odd_live_mesh_configmaps_are_no_crash(
-    cli, project: Path, kubectl: FakeKubectl, mesh: str
+    cli, env_file: EnvFile, kubectl: FakeKubectl, mesh: str
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add(
         {
             "apiVersion": "v1",
@@ -699,30 +713,30 @@ def test_odd_live_mesh_configmaps_are_no_crash(
 
 
 def test_end_of_input_at_the_prompt_applies_nothing(
-    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+    cli, env_file: EnvFile, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _env(project)
-    monkeypatch.setattr("egressctl.cli._stdin_is_terminal", lambda: True)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
+    monkeypatch.setattr("egressctl.cli.output.stdin_is_terminal", lambda: True)
     res = cli("deploy", "--env", "dev", input="")
     assert res.exit_code == 130
     assert kubectl.applies() == []
 
 
 def test_kubeconfig_from_the_environment_file_expands_home(
-    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOME", str(project / "home"))
-    _env(project, extra="kubeconfig: ~/.kube/prod\n")
+    env_file(namespace=ISTIO_SYSTEM, extra="kubeconfig: ~/.kube/prod\n", istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     wanted = str((project / "home" / ".kube" / "prod").resolve())
     assert all(flag(c["argv"], "--kubeconfig") == wanted for c in kubectl.calls())
 
 
 def test_merged_kubeconfig_list_is_left_to_kubectl(
-    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+    cli, env_file: EnvFile, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KUBECONFIG", "/a/config:/b/config")
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     assert not any(flag(c["argv"], "--kubeconfig") for c in kubectl.calls())
 
@@ -768,9 +782,9 @@ def test_pod_is_stale(pod: dict, stale: bool) -> None:
 
 
 def test_pods_already_on_the_new_ranges_are_not_listed(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add_namespace("shop", {"istio-injection": "enabled"})
     kubectl.add_workload("shop", "fresh", include="10.96.0.0/12,10.244.0.0/16")
     kubectl.add_workload("shop", "old")
@@ -784,9 +798,9 @@ def test_pods_already_on_the_new_ranges_are_not_listed(
 
 
 def test_deploy_environment_reports_plan_stale_workloads_and_restarts(
-    project: Path, kubectl: FakeKubectl
+    project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.set_mesh_policy("ALLOW_ANY")
     kubectl.add_namespace("shop", {"istio-injection": "enabled"})
     kubectl.add_workload("shop", "cart")
@@ -823,8 +837,10 @@ def test_deploy_environment_reports_plan_stale_workloads_and_restarts(
     assert progress[-1] == "restarts done"
 
 
-def test_rollback_environment_says_which_record(project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_rollback_environment_says_which_record(
+    project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     out = project / "build" / "dev"
     environment, _ = pipeline.load_environment("dev")
     kwargs = dict(
@@ -838,7 +854,11 @@ def test_rollback_environment_says_which_record(project: Path, kubectl: FakeKube
     first = pipeline.deploy_environment(
         render_environment(environment), out, restart=False, **kwargs
     )
-    _env(project, "ALLOW_ANY")
+    env_file(
+        inventory=SEED.replace("REGISTRY_ONLY", "ALLOW_ANY"),
+        namespace=ISTIO_SYSTEM,
+        istio=MINI_ISTIO_BLOCK,
+    )
     environment, _ = pipeline.load_environment("dev")
     pipeline.deploy_environment(render_environment(environment), out, restart=False, **kwargs)
     back = pipeline.rollback_environment(environment, out, to=None, **kwargs)

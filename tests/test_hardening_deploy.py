@@ -23,8 +23,9 @@ from egressctl.cluster.objects import ObjRef
 from egressctl.errors import VerificationError
 from tests.conftest import (
     CHART,
-    MINI_ISTIO,
+    MINI_ISTIO_BLOCK,
     SEED,
+    EnvFile,
     FakeKubectl,
     flag,
     load_all,
@@ -38,6 +39,7 @@ MUTUAL = """\
 policy: REGISTRY_ONLY
 capture:
   include: [10.96.0.0/12, 10.244.0.0/16]
+  acknowledge: {policy-bypassed-by-capture: the tests keep the classic narrowed capture}
 services:
   NAME:
     host: api.bank.example
@@ -50,21 +52,6 @@ services:
           workloadSelector: {app: payer}
           namespace: payments
 """
-
-
-def _env(
-    project: Path,
-    name: str = "dev",
-    *,
-    inventory: str = SEED,
-    namespace: str = ISTIO_SYSTEM,
-    istio: Path | None = MINI_ISTIO,
-) -> None:
-    write(project / "values" / f"egress-{name}.yaml", inventory)
-    text = f"inventory: [egress-{name}.yaml]\ncontext: kind-dev\nnamespace: {namespace}\n"
-    if istio is not None:
-        text += f"istio:\n  chart: {istio}\n  release: istiod\n"
-    write(project / "values" / f"{name}.yaml", text)
 
 
 def _entry(name: str, namespace: str = ISTIO_SYSTEM, labels: dict[str, str] | None = None) -> dict:
@@ -110,8 +97,10 @@ def _lines(text: str) -> list[str]:
 # --- item 3: every record is verified before it is used ----------------------------------
 
 
-def test_tampered_record_does_not_widen_prune(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_tampered_record_does_not_widen_prune(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     # An object in kube-system carrying this environment's labels, never deployed by it.
     kubectl.add(_entry("coredns-upstream", "kube-system", owner_labels()))
@@ -130,8 +119,10 @@ def test_tampered_record_does_not_widen_prune(cli, project: Path, kubectl: FakeK
     assert [c for c in kubectl.calls()[before:] if {"apply", "delete"} & set(c["argv"])] == []
 
 
-def test_listing_and_diff_verify_records_too(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_listing_and_diff_verify_records_too(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     (record,) = _history(project)
     (record / "values.yaml").write_text("tampered: true\n")
@@ -141,8 +132,10 @@ def test_listing_and_diff_verify_records_too(cli, project: Path, kubectl: FakeKu
     assert cli("diff", "--env", "dev").exit_code == 3
 
 
-def test_a_missing_record_file_is_a_located_error(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_a_missing_record_file_is_a_located_error(
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     (record,) = _history(project)
     (record / "istio.yaml").unlink()
@@ -152,8 +145,10 @@ def test_a_missing_record_file_is_a_located_error(cli, project: Path, kubectl: F
     assert len(kubectl.applies()) == 2  # only the first deploy's
 
 
-def test_partial_record_is_one_line_not_a_traceback(project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_partial_record_is_one_line_not_a_traceback(
+    project: Path, env_file: EnvFile, kubectl: FakeKubectl
+) -> None:
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     folder = project / "build" / "dev" / "history" / "20260101T000000000000Z-a"
     write(folder / "record.json", '{"digests": {}}')  # no id, time, context…
     proc = _entry_point(project, "rollback", "--env", "dev", "--list")
@@ -172,9 +167,9 @@ def test_partial_record_is_one_line_not_a_traceback(project: Path, kubectl: Fake
     ],
 )
 def test_broken_records_are_errors_with_exit_3(
-    cli, project: Path, kubectl: FakeKubectl, text: str
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl, text: str
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     broken = project / "build" / "dev" / "history" / "29990101T000000000000Z-broken"
     write(broken / "record.json", text)
@@ -187,11 +182,16 @@ def test_broken_records_are_errors_with_exit_3(
 
 
 def test_two_environments_in_one_namespace_keep_their_objects(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, "dev", istio=None)
+    env_file("dev", inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM)
     other = SEED.split("  httpbin-ext:")[0] + "  partner:\n    host: partner.example\n"
-    _env(project, "dev2", inventory=other + "    ports: [443]\n", istio=None)
+    env_file(
+        "dev2",
+        inventory=other + "    ports: [443]\n",
+        inventory_file="egress-dev2.yaml",
+        namespace=ISTIO_SYSTEM,
+    )
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     res = cli("deploy", "--env", "dev2", "--yes")
     assert res.exit_code == 0, res.stderr
@@ -208,10 +208,15 @@ def test_two_environments_in_one_namespace_keep_their_objects(
 
 
 def test_name_collision_between_environments_is_refused_even_with_adopt_all(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, "dev", istio=None)
-    _env(project, "dev2", inventory=SEED.replace("www.google.com", "google.example"), istio=None)
+    env_file("dev", inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM)
+    env_file(
+        "dev2",
+        inventory=SEED.replace("www.google.com", "google.example"),
+        inventory_file="egress-dev2.yaml",
+        namespace=ISTIO_SYSTEM,
+    )
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     before = len(kubectl.applies())
     for extra in ([], ["--adopt-all"], ["--adopt", "ServiceEntry/google"]):
@@ -231,10 +236,20 @@ def test_name_collision_between_environments_is_refused_even_with_adopt_all(
 
 
 def test_environments_in_other_namespaces_share_a_workload_namespace(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, "a", inventory=MUTUAL.replace("NAME", "bank"), istio=None)
-    _env(project, "b", inventory=MUTUAL.replace("NAME", "bank-b"), namespace="mesh-b", istio=None)
+    env_file(
+        "a",
+        inventory=MUTUAL.replace("NAME", "bank"),
+        inventory_file="egress-a.yaml",
+        namespace=ISTIO_SYSTEM,
+    )
+    env_file(
+        "b",
+        inventory=MUTUAL.replace("NAME", "bank-b"),
+        inventory_file="egress-b.yaml",
+        namespace="mesh-b",
+    )
     assert cli("deploy", "--env", "a", "--yes").exit_code == 0
     res = cli("deploy", "--env", "b", "--yes")
     assert res.exit_code == 0, res.stderr
@@ -246,9 +261,9 @@ def test_environments_in_other_namespaces_share_a_workload_namespace(
 
 
 def test_prune_wait_and_diff_select_on_the_environment(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add(_entry("old", labels=owner_labels()))
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     selector = (
@@ -264,9 +279,14 @@ def test_prune_wait_and_diff_select_on_the_environment(
 
 
 def test_rendered_objects_carry_the_environment_identity(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, inventory=MUTUAL.replace("NAME", "bank") + SEED.split("services:\n")[1])
+    env_file(
+        inventory=MUTUAL.replace("NAME", "bank") + SEED.split("services:\n")[1],
+        inventory_file="egress-dev.yaml",
+        namespace=ISTIO_SYSTEM,
+        istio=MINI_ISTIO_BLOCK,
+    )
     res = cli("render", "--env", "dev")
     assert res.exit_code == 0, res.stderr
     values = yaml.safe_load((project / "build" / "dev" / "values.yaml").read_text())
@@ -380,9 +400,9 @@ def test_owner_annotation_helper_renders_the_context(helm: str, tmp_path: Path) 
 
 
 def test_existing_unowned_object_is_refused_unless_adopted(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add(_entry("google", labels={"team": "search"}))
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 2, res.stderr
@@ -409,8 +429,8 @@ def test_existing_unowned_object_is_refused_unless_adopted(
     assert "ServiceEntry    unchanged 2" in res.stderr
 
 
-def test_adopt_with_namespace_and_adopt_all(cli, project: Path, kubectl: FakeKubectl) -> None:
-    _env(project)
+def test_adopt_with_namespace_and_adopt_all(cli, env_file: EnvFile, kubectl: FakeKubectl) -> None:
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add(_entry("google"))
     kubectl.add(_entry("httpbin-ext"))
     res = cli("deploy", "--env", "dev", "--yes", "--adopt", "istio-system/ServiceEntry/google")
@@ -423,9 +443,9 @@ def test_adopt_with_namespace_and_adopt_all(cli, project: Path, kubectl: FakeKub
 
 
 def test_objects_of_the_previous_egressctl_need_adoption(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     kubectl.add(_entry("google", labels={"egressctl.io/owned": "true"}))
     kubectl.add(_entry("retired", labels={"egressctl.io/owned": "true"}))
     res = cli("deploy", "--env", "dev", "--yes")
@@ -446,9 +466,9 @@ def test_objects_of_the_previous_egressctl_need_adoption(
     ],
 )
 def test_bad_adopt_names_are_usage_errors(
-    cli, project: Path, kubectl: FakeKubectl, adopt: str, message: str
+    cli, env_file: EnvFile, kubectl: FakeKubectl, adopt: str, message: str
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     res = cli("deploy", "--env", "dev", "--yes", "--adopt", adopt)
     assert res.exit_code == 2
     assert message in res.stderr
@@ -459,9 +479,9 @@ def test_bad_adopt_names_are_usage_errors(
 
 
 def test_history_that_cannot_be_written_fails_before_anything_is_applied(
-    project: Path, kubectl: FakeKubectl
+    project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     write(project / "build" / "dev" / "history", "not a folder\n")
     proc = _entry_point(project, "deploy", "--env", "dev", "--yes")
     assert proc.returncode == 5, proc.stderr
@@ -472,11 +492,16 @@ def test_history_that_cannot_be_written_fails_before_anything_is_applied(
 
 
 def test_record_failure_after_the_apply_has_its_own_exit_and_a_rerun_converges(
-    cli, project: Path, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
-    _env(project, inventory=MUTUAL.replace("NAME", "bank"))
+    env_file(
+        inventory=MUTUAL.replace("NAME", "bank"),
+        inventory_file="egress-dev.yaml",
+        namespace=ISTIO_SYSTEM,
+        istio=MINI_ISTIO_BLOCK,
+    )
     real = history.write_atomic
 
     def disk_full(path: Path, text: str) -> None:
@@ -495,7 +520,7 @@ def test_record_failure_after_the_apply_has_its_own_exit_and_a_rerun_converges(
     monkeypatch.setattr(history, "write_atomic", real)
 
     # rollback ignores the pending record; prune scope counts it.
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     res = cli("deploy", "--env", "dev", "--yes")
     assert res.exit_code == 0, res.stderr
     assert kubectl.objects("DestinationRule") == []  # found through the pending record
@@ -503,11 +528,16 @@ def test_record_failure_after_the_apply_has_its_own_exit_and_a_rerun_converges(
 
 
 def test_failed_deploy_leaves_a_pending_record_that_prune_scope_counts(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
-    _env(project, inventory=MUTUAL.replace("NAME", "bank"))
+    env_file(
+        inventory=MUTUAL.replace("NAME", "bank"),
+        inventory_file="egress-dev.yaml",
+        namespace=ISTIO_SYSTEM,
+        istio=MINI_ISTIO_BLOCK,
+    )
     kubectl.fail_on("apply", stdin="kind: ConfigMap")
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 4
     assert kubectl.names("DestinationRule") == ["bank"]
@@ -527,12 +557,17 @@ def test_failed_deploy_leaves_a_pending_record_that_prune_scope_counts(
 
 
 def test_a_deploy_without_prune_keeps_pending_records_in_scope(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, inventory=MUTUAL.replace("NAME", "bank"))
+    env_file(
+        inventory=MUTUAL.replace("NAME", "bank"),
+        inventory_file="egress-dev.yaml",
+        namespace=ISTIO_SYSTEM,
+        istio=MINI_ISTIO_BLOCK,
+    )
     kubectl.fail_on("apply", stdin="kind: ConfigMap", times=1)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 4  # pending, bank applied
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes", "--no-prune").exit_code == 0
     assert [_record(p)["state"] for p in _history(project)] == ["pending", "complete"]
     assert kubectl.names("DestinationRule") == ["bank"]
@@ -554,9 +589,9 @@ sys.stdin.read()
 
 
 def test_a_second_deploy_refuses_while_one_holds_the_lock(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, project: Path, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     lock = project / "build" / "dev" / ".deploy.lock"
     lock.parent.mkdir(parents=True)
     holder = subprocess.Popen(
@@ -584,9 +619,9 @@ def test_a_second_deploy_refuses_while_one_holds_the_lock(
 
 
 def test_an_unknown_kind_in_a_record_is_refused_before_applying(
-    project: Path, kubectl: FakeKubectl, cli
+    project: Path, env_file: EnvFile, kubectl: FakeKubectl, cli
 ) -> None:
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     (first,) = _history(project)
     second = first.parent / "29990101T000000000000Z-secret"
@@ -625,14 +660,19 @@ _SWITCHES = {"--ignore-not-found"}  # the one flag without a value
 
 
 def test_every_kubectl_argv_puts_positionals_after_double_dash(
-    cli, project: Path, kubectl: FakeKubectl
+    cli, env_file: EnvFile, kubectl: FakeKubectl
 ) -> None:
-    _env(project, inventory=MUTUAL.replace("NAME", "bank"))
+    env_file(
+        inventory=MUTUAL.replace("NAME", "bank"),
+        inventory_file="egress-dev.yaml",
+        namespace=ISTIO_SYSTEM,
+        istio=MINI_ISTIO_BLOCK,
+    )
     kubectl.add_namespace("shop", {"istio-injection": "enabled"})
     kubectl.add_workload("shop", "cart")
     kubectl.add(_entry("old", labels=owner_labels()))
     assert cli("deploy", "--env", "dev", "--yes", "--restart").exit_code == 0
-    _env(project)
+    env_file(inventory_file="egress-dev.yaml", namespace=ISTIO_SYSTEM, istio=MINI_ISTIO_BLOCK)
     assert cli("diff", "--env", "dev").exit_code == 1
     assert cli("deploy", "--env", "dev", "--yes").exit_code == 0
     assert cli("rollback", "--env", "dev", "--yes").exit_code == 0

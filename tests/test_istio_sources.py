@@ -13,7 +13,7 @@ import pytest
 
 from egressctl.charts.chartinfo import ChartInfo, Generation, served_api_version
 from egressctl.runners import run
-from tests.conftest import MINI_ISTIO, SEED, load_all, write
+from tests.conftest import MINI_ISTIO, EnvFile, load_all
 
 
 @pytest.fixture
@@ -35,16 +35,10 @@ def chart_repo(tmp_path: Path, helm: str) -> Iterator[str]:
         server.server_close()
 
 
-def _env(project: Path, istio: str) -> None:
-    write(project / "values" / "egress.yaml", SEED)
-    write(
-        project / "values" / "dev.yaml",
-        f"inventory: [egress.yaml]\ncontext: kind-dev\nistio:\n{istio}",
-    )
-
-
-def test_chart_from_a_repository(cli, project: Path, chart_repo: str, helm: str) -> None:
-    _env(project, f"  repo: {chart_repo}\n  chart: istiod\n  version: 1.28.0\n")
+def test_chart_from_a_repository(
+    cli, project: Path, env_file: EnvFile, chart_repo: str, helm: str
+) -> None:
+    env_file(istio={"repo": chart_repo, "chart": "istiod", "version": "1.28.0"})
     res = cli("render", "--env", "dev")
     assert res.exit_code == 0, res.stderr
     assert f"--repo {chart_repo} --version 1.28.0" in res.stderr
@@ -57,9 +51,9 @@ def test_chart_from_a_repository(cli, project: Path, chart_repo: str, helm: str)
 
 
 def test_missing_version_in_repository_is_exit_4(
-    cli, project: Path, chart_repo: str, helm: str
+    cli, project: Path, env_file: EnvFile, chart_repo: str, helm: str
 ) -> None:
-    _env(project, f"  repo: {chart_repo}\n  chart: istiod\n  version: 9.9.9\n")
+    env_file(istio={"repo": chart_repo, "chart": "istiod", "version": "9.9.9"})
     res = cli("render", "--env", "dev")
     assert res.exit_code == 4
     # helm's own words, under the failed command (not the echoed command line)
@@ -69,11 +63,11 @@ def test_missing_version_in_repository_is_exit_4(
     assert not (project / "build").exists()
 
 
-def test_chart_from_a_tgz(cli, project: Path, helm: str, tmp_path: Path) -> None:
+def test_chart_from_a_tgz(cli, project: Path, env_file: EnvFile, helm: str, tmp_path: Path) -> None:
     run([helm, "package", MINI_ISTIO, "--destination", tmp_path], step="helm package")
     tgz = next(tmp_path.glob("istiod-*.tgz"))
     shutil.copy(tgz, project / "values" / "istiod.tgz")
-    _env(project, "  chart: istiod.tgz\n")
+    env_file(istio={"chart": "istiod.tgz"})
     res = cli("render", "--env", "dev")
     assert res.exit_code == 0, res.stderr
     assert "istiod chart istiod 1.28.0" in res.stderr
@@ -94,8 +88,10 @@ def test_served_api_version(info: ChartInfo, expected: str) -> None:
     assert served_api_version(info)[0] == expected
 
 
-def test_explicit_api_version_wins_over_the_chart(cli, project: Path, helm: str) -> None:
-    _env(project, f"  chart: {MINI_ISTIO}\n")
+def test_explicit_api_version_wins_over_the_chart(
+    cli, project: Path, env_file: EnvFile, helm: str
+) -> None:
+    env_file(istio={"chart": MINI_ISTIO})
     dev = project / "values" / "dev.yaml"
     dev.write_text(dev.read_text() + "networkingApiVersion: v1beta1\n")
     res = cli("render", "--env", "dev")

@@ -16,19 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import SEED, load_all, write
+from tests.conftest import EnvFile, load_all, write
 
 ISTIOD = os.environ.get("ISTIO_CHART")
 LEGACY = os.environ.get("ISTIO_LEGACY_CHART")
 LEGACY_VALUES = [v for v in os.environ.get("ISTIO_LEGACY_VALUES", "").split(":") if v]
-
-
-def _env(project: Path, chart: str, values: list[str]) -> None:
-    write(project / "values" / "egress.yaml", SEED)
-    text = f"inventory: [egress.yaml]\ncontext: kind-dev\nistio:\n  chart: {chart}\n"
-    if values:
-        text += f"  values: [{', '.join(values)}]\n"
-    write(project / "values" / "dev.yaml", text)
 
 
 def _configmaps(project: Path) -> dict[str, dict]:
@@ -38,13 +30,13 @@ def _configmaps(project: Path) -> dict[str, dict]:
 
 
 @pytest.mark.skipif(not ISTIOD, reason="set ISTIO_CHART to a local istiod chart to run")
-def test_real_istiod_chart(cli, project: Path, helm: str) -> None:
+def test_real_istiod_chart(cli, project: Path, env_file: EnvFile, helm: str) -> None:
     team = write(
         project / "values" / "istio-team.yaml",
         "meshConfig:\n  outboundTrafficPolicy:\n    mode: ALLOW_ANY\n"
         "global:\n  hub: docker.io/istio\n  tag: 1.28.0\n",
     )
-    _env(project, str(ISTIOD), [team.name])
+    env_file(istio={"chart": str(ISTIOD), "values": [team.name]})
     res = cli("render", "--env", "dev")
     assert res.exit_code == 0, res.stderr
     assert "verified: ConfigMaps istio and istio-sidecar-injector" in res.stderr
@@ -56,9 +48,11 @@ def test_real_istiod_chart(cli, project: Path, helm: str) -> None:
 
 
 @pytest.mark.skipif(not ISTIOD, reason="set ISTIO_CHART to a local istiod chart to run")
-def test_real_istiod_chart_with_a_revision(cli, project: Path, helm: str) -> None:
+def test_real_istiod_chart_with_a_revision(
+    cli, project: Path, env_file: EnvFile, helm: str
+) -> None:
     team = write(project / "values" / "istio-team.yaml", "revision: canary\n")
-    _env(project, str(ISTIOD), [team.name])
+    env_file(istio={"chart": str(ISTIOD), "values": [team.name]})
     res = cli("render", "--env", "dev")
     assert res.exit_code == 0, res.stderr
     assert "revision canary" in res.stderr
@@ -66,8 +60,8 @@ def test_real_istiod_chart_with_a_revision(cli, project: Path, helm: str) -> Non
 
 
 @pytest.mark.skipif(not LEGACY, reason="set ISTIO_LEGACY_CHART to a local 1.1-era chart to run")
-def test_real_legacy_chart(cli, project: Path, helm: str) -> None:
-    _env(project, str(LEGACY), LEGACY_VALUES)
+def test_real_legacy_chart(cli, project: Path, env_file: EnvFile, helm: str) -> None:
+    env_file(istio={"chart": str(LEGACY), "values": LEGACY_VALUES or None})
     res = cli("render", "--env", "dev")
     assert res.exit_code == 0, res.stderr
     assert "legacy chart istio" in res.stderr

@@ -18,7 +18,7 @@ from egressctl.charts.rendercheck import (
 )
 from egressctl.errors import VerificationError
 from egressctl.runners import run
-from tests.conftest import CHART, MINI_ISTIO, SEED, FakeKubectl, load_all, write
+from tests.conftest import CHART, MINI_ISTIO, EnvFile, FakeKubectl, load_all, write
 
 INJECTED = "istio-system\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: evil\n"
 
@@ -165,14 +165,6 @@ def test_istio_render_in_its_namespace_and_cluster_scope_passes() -> None:
 # End to end: a smuggled object stops render and deploy; nothing is written or applied
 
 
-def _env(project: Path, extra: str = "") -> None:
-    write(project / "values" / "egress.yaml", SEED)
-    write(
-        project / "values" / "dev.yaml",
-        "inventory: [egress.yaml]\ncontext: kind-dev\nnamespace: istio-system\n" + extra,
-    )
-
-
 def _smuggling_chart(tmp: Path) -> Path:
     chart = tmp / "smuggling-chart"
     shutil.copytree(CHART, chart)
@@ -191,9 +183,9 @@ def _smuggling_chart(tmp: Path) -> Path:
 
 
 def test_render_refuses_a_chart_that_adds_an_object(
-    project: Path, cli: Any, helm4: str, tmp_path: Path
+    project: Path, env_file: EnvFile, cli: Any, helm4: str, tmp_path: Path
 ) -> None:
-    _env(project)
+    env_file(namespace="istio-system")
     chart = _smuggling_chart(tmp_path)
     res = cli("render", "--env", "dev", "--chart", str(chart))
     assert res.exit_code == 3
@@ -202,9 +194,9 @@ def test_render_refuses_a_chart_that_adds_an_object(
 
 
 def test_deploy_applies_nothing_from_a_chart_that_adds_an_object(
-    project: Path, cli: Any, kubectl: FakeKubectl, tmp_path: Path
+    env_file: EnvFile, cli: Any, kubectl: FakeKubectl, tmp_path: Path
 ) -> None:
-    _env(project)
+    env_file(namespace="istio-system")
     chart = _smuggling_chart(tmp_path)
     res = cli("deploy", "--env", "dev", "--yes", "--chart", str(chart))
     assert res.exit_code == 3
@@ -213,7 +205,7 @@ def test_deploy_applies_nothing_from_a_chart_that_adds_an_object(
 
 
 def test_render_refuses_an_istio_chart_that_writes_elsewhere(
-    project: Path, cli: Any, helm4: str, tmp_path: Path
+    project: Path, env_file: EnvFile, cli: Any, helm4: str, tmp_path: Path
 ) -> None:
     istio = tmp_path / "istiod"
     shutil.copytree(MINI_ISTIO, istio)
@@ -225,7 +217,7 @@ def test_render_refuses_an_istio_chart_that_writes_elsewhere(
         metadata: {name: stolen, namespace: kube-system}
         """,
     )
-    _env(project, f"istio:\n  chart: {istio}\n")
+    env_file(namespace="istio-system", istio={"chart": istio})
     res = cli("render", "--env", "dev")
     assert res.exit_code == 3
     assert "outside namespace 'istio-system': Secret kube-system/stolen" in res.stderr

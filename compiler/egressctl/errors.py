@@ -79,6 +79,7 @@ class Problem:
     hint: str = ""
     anchor: Anchor = Anchor.VALUE
     layer: str | None = None
+    acknowledged: str | None = None  # the reason an `acknowledge:` entry gives
 
 
 def error(
@@ -117,13 +118,16 @@ class Finding:
     path: str
     message: str
     hint: str = ""
+    acknowledged: str | None = None  # accepted with this reason (`acknowledge:`)
 
     def format(self) -> str:
         where = f"{self.loc}: " if self.loc.file else ""
         key = f"{self.path}: " if self.path else ""
         tag = "" if self.severity is Severity.ERROR else "warning: "
         text = f"{where}{key}{tag}{self.message} [{self.code}]"
-        if self.hint:
+        if self.acknowledged is not None:
+            text += f"\n    acknowledged: {' '.join(self.acknowledged.split())}"
+        elif self.hint:
             text += f"\n    hint: {self.hint}"
         return text
 
@@ -154,6 +158,20 @@ class VerificationError(EgressError):
     values files are wrong for egressctl's purpose)."""
 
     exit_code = ExitCode.INVALID
+
+
+class DestinationError(EgressError):
+    """A destination given on the command line (`explain`) that is neither a host name,
+    an IP address nor a URL."""
+
+    exit_code = ExitCode.INVALID
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def lines(self) -> list[str]:
+        return [str(self), *([f"    hint: {self.hint}"] if self.hint else [])]
 
 
 class RecordError(EgressError):

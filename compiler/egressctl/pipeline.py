@@ -7,17 +7,33 @@ or exits: the CLI does that with what these functions return.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from egressctl import rules
-from egressctl.charts.render import Rendered
+from egressctl.charts.helm import helm_template
+from egressctl.charts.manifests import parse_manifests
+from egressctl.charts.render import (
+    EGRESS_RELEASE,
+    RENDER_FILES,
+    Compiled,
+    Rendered,
+    chart_folder,
+    render,
+    resolve_api_version,
+)
 from egressctl.cluster import apply, diff, history, workloads
+from egressctl.cluster.crds import crds_from_cluster, crds_of_environment
 from egressctl.cluster.kube import Kube
+from egressctl.cluster.lock import deploy_lock
 from egressctl.cluster.ownership import Adopt
 from egressctl.cluster.progress import Confirm, Progress
-from egressctl.errors import Finding, Problem, ToolError
+from egressctl.crd import CrdSet
+from egressctl.crd.problems import as_problems
+from egressctl.errors import Anchor, Finding, Loc, Problem, ToolError, UsageError, error
+from egressctl.files import write_atomic, write_problem
+from egressctl.inventory.destination import parse_destination
 from egressctl.inventory.load import (
     Loaded,
     has_errors,
@@ -25,7 +41,16 @@ from egressctl.inventory.load import (
     read_environment_settings,
     read_inventory,
 )
-from egressctl.inventory.model import Environment, Inventory
+from egressctl.inventory.model import (
+    DEFAULT_API_VERSION,
+    ApplyOptions,
+    Environment,
+    Inventory,
+    Part,
+)
+from egressctl.mesh import emit, plan
+from egressctl.rules.effective import Answer, EffectivePolicy
+from egressctl.rules.istiovalues import overridden_values
 
 # ---------------------------------------------------------------------------
 # Load and validate: files → model + located findings
@@ -59,19 +84,26 @@ class Validated(Generic[M]):
 def validated_inventory(
     paths: Sequence[Path], shown: Sequence[str] | None = None
 ) -> Validated[Inventory]:
-    """Read inventory files (later ones win) and run the rules on a model read cleanly."""
+    """Read inventory files (later ones win) and run the rules on what was read: the
+    problems of one entry hide no other finding."""
     loaded = read_inventory(paths, shown)
-    found = rules.validate_inventory(loaded.model) if loaded.complete else []
-    return Validated(loaded, tuple(found))
+    return Validated(loaded, tuple(rules.validate_inventory(loaded.model)))
 
 
 def validated_environment(env: str, cwd: Path | None = None) -> Validated[Environment]:
-    """Read an environment (its file, inventory files and overrides) and run the rules:
-    the inventory's on a model read cleanly, the environment's on a valid inventory."""
+    """Read an environment (its file, inventory files, overrides and the team's Istio
+    values files) and run the rules on what was read: the inventory's, the
+    environment's (the cluster's own ranges stay captured), and the team's Istio values
+    that the compiled ones replace."""
     loaded = read_environment(env, cwd)
-    found = rules.validate_inventory(loaded.model.inventory) if loaded.complete else []
-    if not has_errors([*loaded.problems, *found]):
-        found += rules.validate_environment(loaded.model)
+    model = loaded.model
+    found = rules.validate_inventory(model.inventory, model.cluster)
+    found += rules.validate_environment(model)
+    inv = model.inventory
+    if model.istio is not None and inv.was_read(Part.POLICY, Part.INCLUDE, Part.EXCLUDE):
+        include, exclude = plan.capture_values(inv.capture)
+        compiled = emit.istio_values(plan.Plan(inv.policy, include, exclude))
+        found += overridden_values(model.istio.team_values, compiled)
     return Validated(loaded, tuple(found))
 
 
@@ -98,6 +130,164 @@ def load_environment_settings(env: str, cwd: Path | None = None) -> Environment:
 
 # ---------------------------------------------------------------------------
 # Compile and render: model → generated values → manifests, checked
+
+
+def compile_inventory(
+    inv: Inventory,
+    api_version: str = DEFAULT_API_VERSION,
+    owner: emit.Owner | None = None,
+) -> Compiled:
+    """The generated values of an inventory, one document per chart: plan, then emit."""
+    p = plan.build(inv)
+    return Compiled(
+        plan=p,
+        values_text=emit.dump(emit.chart_values(p, api_version, owner), inv.sources),
+        istio_values_text=emit.dump(emit.istio_values(p), inv.sources, emit.Reader.ISTIO),
+        api_version=api_version,
+        api_reason="the default (no environment)",
+    )
+
+
+def compile_environment(env: Environment) -> Compiled:
+    """An environment's generated values, for the networking version its Istio chart
+    serves (or the one it sets)."""
+    api, reason, info = resolve_api_version(env)
+    compiled = compile_inventory(env.inventory, api, emit.Owner.of(env))
+    return replace(compiled, api_reason=reason, chart_info=info)
+
+
+def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
+    """Compile, then render both charts (checked and verified).  Writes nothing."""
+    return render(env, compile_environment(env), chart)
+
+
+def write_render(folder: Path, rendered: Rendered) -> list[Path]:
+    """The render's files, each atomically; a file of an earlier render that this one
+    has not (istio.yaml without an Istio chart) is removed, so the folder never mixes
+    two renders."""
+    written = []
+    files = rendered.files()
+    for name, text in files.items():
+        target = folder / name
+        try:
+            write_atomic(target, text)
+        except OSError as exc:
+            raise UsageError(write_problem(target, exc)) from None
+        written.append(target)
+    for name in RENDER_FILES:
+        stale = folder / name
+        if name in files:
+            continue
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot remove {stale}: {exc.strerror or exc}") from None
+    return written
+
+
+CLUSTER_CRDS = "cluster"
+
+
+def crd_set(source: str, env: Environment | None = None, *, note: Progress) -> CrdSet:
+    """The CRDs to check renders against: a file, or (``cluster``) those installed in the
+    environment's cluster, read with its context and kubeconfig (without an
+    environment: the current context).  ``note`` hears of each CEL rule not checked."""
+    if source == CLUSTER_CRDS:
+        found = crds_of_environment(env) if env is not None else crds_from_cluster(None)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise UsageError(f"--crds {source}: no such file (or write `cluster`)")
+        found = CrdSet.from_file(path)
+    for skipped in found.skipped_rules:
+        note(f"note: CEL rule not checked: {skipped}")
+    return found
+
+
+def check_inventory(
+    paths: Sequence[Path], crds: str | None = None, *, note: Progress
+) -> list[Finding]:
+    """Every finding of inventory files; with ``crds`` (a CRD file or ``cluster``), also
+    of chart/'s render of them.  Raises InventoryError when any finding is an error."""
+    crd_found = crd_set(crds, note=note) if crds else None
+    v = validated_inventory(paths)
+    later: list[Problem] = []
+    if crd_found is not None and v.valid:
+        manifests = helm_template(
+            EGRESS_RELEASE,
+            chart_folder(),
+            namespace="istio-system",
+            values_text=compile_inventory(v.model).values_text,
+            step="render chart/ for --crds",
+        )
+        later = as_problems(crd_found.validate_all(parse_manifests(manifests)), owned=True)
+    return v.findings(later)
+
+
+def check_environment(env: str, crds: str | None = None, *, note: Progress) -> list[Finding]:
+    """Every finding of an environment; with ``crds`` (a CRD file, or ``cluster``: the
+    environment's own cluster), also of both its renders.  Raises InventoryError when
+    any finding is an error."""
+    crd_found = crd_set(crds, note=note) if crds and crds != CLUSTER_CRDS else None
+    v = validated_environment(env)
+    later: list[Problem] = []
+    if crds and v.valid:
+        environment = v.model
+        if crd_found is None:
+            crd_found = crd_set(crds, environment, note=note)
+        rendered = render_environment(environment)
+        later = as_problems(crd_found.validate_all(rendered.egress_objects()), owned=True)
+        if rendered.istio is not None:
+            istio = crd_found.validate_all(parse_manifests(rendered.istio))
+            later += as_problems(istio, owned=False, layer=environment.file)
+    return v.findings(later)
+
+
+# ---------------------------------------------------------------------------
+# Explain: the effective policy of a valid model
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """Verdicts of the effective policy, where each deciding entry is written, and the
+    model's warnings."""
+
+    answers: tuple[Answer, ...]
+    entries: dict[str, Loc]  # entry (service) name → where it is written
+    findings: list[Finding]
+
+
+def explain(
+    destination: str | None,
+    port: int | None,
+    *,
+    env: str | None = None,
+    paths: Sequence[Path] = (),
+) -> Explained:
+    """The verdict for ``destination`` (a host, an IP, ``host:port`` or a URL; an
+    explicit ``port`` wins), or with ``destination`` None the table of every entry's
+    verdict and everything else.  The model must be valid (InventoryError otherwise)."""
+    if env is not None:
+        ve = validated_environment(env)
+        findings = ve.findings()
+        policy = EffectivePolicy.of(ve.model)
+        locator = ve.loaded.locator
+    else:
+        vi = validated_inventory(paths)
+        findings = vi.findings()
+        policy = EffectivePolicy(vi.model)
+        locator = vi.loaded.locator
+    if destination is None:
+        answers = policy.table()
+    else:
+        dest = parse_destination(destination)
+        answers = (policy.explain(dest.host, port if port is not None else dest.port),)
+    entries = {
+        a.entry: locator.locate(error("entry", a.entry_path, "", anchor=Anchor.KEY)).loc
+        for a in answers
+        if a.entry is not None and a.entry_path is not None
+    }
+    return Explained(tuple(answers), entries, findings)
 
 
 # ---------------------------------------------------------------------------
@@ -157,7 +347,8 @@ def rollback_environment(
 ) -> DeployOutcome:
     """Re-apply a recorded (complete) render through the same ordered deploy: record
     ``to`` (an id or its prefix), else the newest one whose renders differ from the
-    latest record's."""
+    latest record's.  Istio goes back the way that deploy changed it: `helm rollback` to
+    the release revision it recorded, or kubectl apply of its recorded Istio render."""
     target = history.load_record(out, to, env)
     progress(f"rolling {env.name} back to recorded deploy {target.record.id}")
     return _deploy(
@@ -170,7 +361,7 @@ def rollback_environment(
         adopt=adopt,
         confirm=confirm,
         progress=progress,
-        rolled_back_to=target.record.id,
+        rolled_back_to=target.record,
     )
 
 
@@ -185,7 +376,7 @@ def _deploy(
     adopt: Adopt,
     confirm: Confirm,
     progress: Progress,
-    rolled_back_to: str | None = None,
+    rolled_back_to: history.Record | None = None,
 ) -> DeployOutcome:
     env = rendered.env
     kube = Kube.for_env(env)
@@ -201,9 +392,11 @@ def _deploy(
         adopt=adopt,
         lock=lock,
         record_to=out,
-        source="deploy" if rolled_back_to is None else f"rollback to {rolled_back_to}",
+        source="deploy" if rolled_back_to is None else f"rollback to {rolled_back_to.id}",
+        recorded=None if rolled_back_to is None else rolled_back_to.recorded,
     )
-    done = DeployOutcome(report, rolled_back_to=rolled_back_to)
+    back = None if rolled_back_to is None else rolled_back_to.id
+    done = DeployOutcome(report, rolled_back_to=back)
     p = report.plan
     if dry_run:
         progress(f"dry run done: {env.name} → {env.context}; nothing changed")
@@ -236,7 +429,23 @@ def _deploy(
             "restart them with `egressctl deploy … --restart`, or "
             "`kubectl rollout restart` when it suits you"
         )
-    return DeployOutcome(report, tuple(stale), tuple(restarted), rolled_back_to)
+    return DeployOutcome(report, tuple(stale), tuple(restarted), back)
+
+
+def with_apply_options(
+    env: Environment, *, server_side: bool = False, force_conflicts: bool = False
+) -> Environment:
+    """The environment with a run's own apply flags: ``--server-side`` turns server-side
+    apply on (the environment file's `apply.serverSide` may already have); ``--force-
+    conflicts`` takes fields other managers own, for this run only, and only with
+    server-side apply (a UsageError otherwise)."""
+    side = server_side or env.apply.server_side
+    if force_conflicts and not side:
+        raise UsageError(
+            "--force-conflicts applies to server-side apply: add --server-side (or "
+            f"`apply: {{serverSide: true}}` in {env.file})"
+        )
+    return replace(env, apply=ApplyOptions(server_side=side, force_conflicts=force_conflicts))
 
 
 def diff_environment(
@@ -247,3 +456,59 @@ def diff_environment(
     name too).  Changes nothing."""
     previous = history.previous_namespaces(out)
     return diff.diff(rendered, prune=prune, previous=previous, adopt=adopt)
+
+
+def render_and_deploy(
+    env: Environment,
+    out: Path,
+    *,
+    chart: Path | None,
+    dry_run: bool,
+    prune: bool,
+    restart: bool,
+    adopt: Adopt,
+    confirm: Confirm,
+    progress: Progress,
+) -> DeployOutcome:
+    """One deploy of an environment, under its lock (``out``/.deploy.lock): render, write
+    the render into ``out``, then :func:`deploy_environment`."""
+    with deploy_lock(out, env.name) as lock:
+        rendered = render_environment(env, chart)
+        write_render(out, rendered)
+        return deploy_environment(
+            rendered,
+            out,
+            lock=lock,
+            dry_run=dry_run,
+            prune=prune,
+            restart=restart,
+            adopt=adopt,
+            confirm=confirm,
+            progress=progress,
+        )
+
+
+def rollback(
+    env: Environment,
+    out: Path,
+    *,
+    to: str | None,
+    dry_run: bool,
+    prune: bool,
+    adopt: Adopt,
+    confirm: Confirm,
+    progress: Progress,
+) -> DeployOutcome:
+    """:func:`rollback_environment` under the environment's deploy lock."""
+    with deploy_lock(out, env.name) as lock:
+        return rollback_environment(
+            env,
+            out,
+            to=to,
+            lock=lock,
+            dry_run=dry_run,
+            prune=prune,
+            adopt=adopt,
+            confirm=confirm,
+            progress=progress,
+        )

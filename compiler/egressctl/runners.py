@@ -57,7 +57,9 @@ def run(
     try:
         proc = cmd(
             *args[1:],
-            _in=stdin,
+            _in=_chunks(stdin),
+            _out_bufsize=_CHUNK,  # not line by line: a 10,000-service render is 500,000
+            _err_bufsize=_CHUNK,  # lines, and sh keeps at most 3 Mi chunks of output
             _ok_code=list(range(256)),
             _bg=True,
             _bg_exc=False,
@@ -79,6 +81,17 @@ def run(
     if check and result.returncode != 0:
         raise ToolError(step, args, result.returncode, result.stderr or result.stdout)
     return result
+
+
+_CHUNK = 1024 * 1024
+
+
+def _chunks(stdin: str | None) -> list[str] | None:
+    """``stdin`` in large pieces: sh writes a string 1 KiB at a time, an iterable piece
+    by piece (13 MB of manifests: 1.8 s against 0.04 s)."""
+    if stdin is None:
+        return None
+    return [stdin[i : i + _CHUNK] for i in range(0, len(stdin), _CHUNK)]
 
 
 def _stop(proc: Any) -> None:

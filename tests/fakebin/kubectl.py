@@ -1,6 +1,8 @@
 """A recording kubectl stand-in for egressctl's tests: a tiny cluster kept in a JSON file.
 
-Every call appends {"argv": [...], "stdin": "..."} as one JSON line to $FAKE_KUBECTL_LOG.
+Every call appends {"argv": [...], "stdin": "...", "at": NS} as one JSON line to
+$FAKE_KUBECTL_LOG ("at": CLOCK_MONOTONIC in ns, to order its calls among tests/fakebin/
+helm.py's, which shares this cluster).
 The cluster is the JSON file $FAKE_KUBECTL_STATE:
 
     {"context": "kind-dev",                 # config current-context
@@ -11,10 +13,19 @@ The cluster is the JSON file $FAKE_KUBECTL_STATE:
 
 A failure rule matches when every word of "args" is in argv and "stdin" (if given) is in
 the input.  Supported: config current-context; get (by kind list, name, -l selector,
--n/-A, -f -, --ignore-not-found, -o json|name); apply -f - [--dry-run=server]; diff -f -;
+-n/-A, -f -, --ignore-not-found, -o json|name|custom-columns=H:.a.b,… [--no-headers]);
+apply -f - [--dry-run=server] [--server-side [--field-manager=M] [--force-conflicts]];
+diff -f -;
 delete KIND NAME… / KIND/NAME… [--selector, --field-selector metadata.name=];
 rollout restart|status.  Flags take their value as `--flag=VALUE` or `--flag VALUE`;
 after `--` every argument is positional, as kubectl's own parser has it.  Uses PyYAML only.
+
+Server-side apply keeps ``metadata.managedFields`` ({"manager", "operation"} entries, no
+field sets): an apply that changes an object on which another manager holds an entry
+fails the way the API server refuses it ("Apply failed with 1 conflict: conflict with
+"M" using v1: .spec"), unless --force-conflicts, which drops the other managers' entries.
+Client-side apply leaves managedFields alone (the stand-in keeps no entries for
+kubectl-client-side-apply).
 """
 
 import datetime
@@ -22,6 +33,7 @@ import difflib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -47,6 +59,8 @@ KINDS = {
     "pod": ("Pod", ""),
     "namespaces": ("Namespace", ""),
     "namespace": ("Namespace", ""),
+    "secrets": ("Secret", ""),
+    "secret": ("Secret", ""),
 }
 CLUSTER_SCOPED = {"Namespace"}
 VALUE_FLAGS = {
@@ -62,6 +76,7 @@ VALUE_FLAGS = {
     "-l",
     "--timeout",
     "--field-selector",
+    "--field-manager",
 }
 
 
@@ -105,16 +120,55 @@ def matches(obj, selector):
 def comparable(obj):
     out = {k: v for k, v in obj.items() if k != "status"}
     meta = dict(out.get("metadata", {}))
-    for k in ("creationTimestamp", "uid", "resourceVersion", "generation"):
+    for k in ("creationTimestamp", "uid", "resourceVersion", "generation", "managedFields"):
         meta.pop(k, None)
     out["metadata"] = meta
     return out
 
 
+def print_columns(items, spec, no_headers):
+    """``-o custom-columns=NAME:.metadata.name,…`` for plain dotted paths."""
+    columns = [c.split(":", 1) for c in spec.split(",")]
+    rows = [] if no_headers else [[h for h, _ in columns]]
+    for o in items:
+        row = []
+        for _, path in columns:
+            value = o
+            for part in path.strip(".").split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            row.append("<none>" if value is None else str(value))
+        rows.append(row)
+    for row in rows:
+        print("   ".join(row))
+
+
+def conflict_message(obj, others):
+    """What kubectl prints when the API server refuses a server-side apply."""
+    first = others[0]
+    who = f'"{first["manager"]}"'
+    if first.get("operation") == "Update":
+        who += f" using {first.get('apiVersion') or obj['apiVersion']}"
+    if len(others) == 1:
+        head = f"Apply failed with 1 conflict: conflict with {who}: .spec"
+    else:
+        lines = []
+        for o in others:
+            lines += [f'conflicts with "{o["manager"]}":', "- .spec"]
+        head = f"Apply failed with {len(others)} conflicts: " + "\n".join(lines)
+    return (
+        f"error: {head}\n"
+        "Please review the fields above--they currently have other managers. Here\n"
+        "are the ways you can resolve this warning:\n"
+        "* If you intend to manage all of these fields, please re-run the apply\n"
+        "  command with the `--force-conflicts` flag."
+    )
+
+
 def main(argv):
     stdin = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
     with Path(os.environ["FAKE_KUBECTL_LOG"]).open("a", encoding="utf-8") as log:
-        log.write(json.dumps({"argv": argv, "stdin": stdin or None}) + "\n")
+        entry = {"argv": argv, "stdin": stdin or None, "at": time.monotonic_ns()}
+        log.write(json.dumps(entry) + "\n")
     state_path = Path(os.environ["FAKE_KUBECTL_STATE"])
     state = json.loads(state_path.read_text(encoding="utf-8"))
     state.setdefault("objects", [])
@@ -217,6 +271,8 @@ def main(argv):
         if output == "name":
             for o in items:
                 print(ref(o))
+        elif isinstance(output, str) and output.startswith("custom-columns="):
+            print_columns(items, output.split("=", 1)[1], "no-headers" in flags)
         else:
             print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
         return 0
@@ -227,24 +283,45 @@ def main(argv):
             sys.stderr.write("error: no objects passed to apply\n")
             return 1
         dry = flags.get("dry-run") == "server"
+        server_side = "server-side" in flags
+        manager = flags.get("field-manager") or "kubectl"
+        conflicts = []
         for obj in new:
             old = next((o for o in objects if key(o) == key(obj)), None)
+            fields = old["metadata"].get("managedFields", []) if old else []
+            if server_side:
+                others = [f for f in fields if f.get("manager") != manager]
+                if old is not None and others and comparable(old) != comparable(obj):
+                    if "force-conflicts" not in flags:
+                        conflicts.append((obj, others))
+                        continue
+                    others = []
+                obj["metadata"]["managedFields"] = [
+                    *others,
+                    {"manager": manager, "operation": "Apply", "apiVersion": obj["apiVersion"]},
+                ]
+            elif fields:
+                obj["metadata"]["managedFields"] = fields
             if old is None:
                 verb = "created"
                 obj["metadata"]["creationTimestamp"] = now()
                 if not dry:
                     objects.append(obj)
-            elif comparable(old) == comparable(obj):
+            elif comparable(old) == comparable(obj) and not server_side:
                 verb = "unchanged"
             else:
                 verb = "configured"
                 obj["metadata"]["creationTimestamp"] = old["metadata"].get("creationTimestamp")
                 if not dry:
                     objects[objects.index(old)] = obj
+            if server_side:
+                verb = "serverside-applied"
             print(f"{ref(obj)} {verb}{' (server dry run)' if dry else ''}")
         if not dry:
             save()
-        return 0
+        for obj, others in conflicts:
+            sys.stderr.write(conflict_message(obj, others) + "\n")
+        return 1 if conflicts else 0
 
     if words[:1] == ["diff"]:
         changed = False

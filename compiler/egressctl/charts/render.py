@@ -1,35 +1,43 @@
-"""Compile an environment and render both charts with the same generated values; prove
-that the Istio render carries the compiled policy and capture ranges."""
+"""Render both charts with an environment's compiled values: egressctl's chart/ and the
+team's Istio chart; check that chart/ rendered exactly the plan, that the Istio render
+stays in its namespace, and prove that it carries the compiled policy and capture ranges.
+
+Compiling (plan, emit) is the pipeline's step before this one: :class:`Compiled` is what
+it hands over."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from egressctl import bundled
 from egressctl.charts.chartinfo import ChartInfo, chart_info, info_from_text, served_api_version
 from egressctl.charts.helm import helm_show_chart, helm_template
-from egressctl.charts.manifests import kind_counts, parse_manifests
+from egressctl.charts.limits import check_limits
+from egressctl.charts.manifests import kind_counts, parse_manifests, sourced_objects
 from egressctl.charts.proof import Verified, verify_render
 from egressctl.charts.rendercheck import check_egress_render, check_istio_render, planned_objects
 from egressctl.errors import UsageError
 from egressctl.inventory.model import DEFAULT_API_VERSION, Environment, IstioChart
 from egressctl.mesh import emit, plan
+from egressctl.rules.effective import EffectivePolicy
 
 EGRESS_RELEASE = "egress"
+ISTIO_VALUES_FILE = "istio-values.yaml"
+#: Every file a render may hold, in the order :meth:`Rendered.files` gives them.
+RENDER_FILES = ("values.yaml", ISTIO_VALUES_FILE, "egress.yaml", "istio.yaml")
 
 
 def default_chart() -> Path:
-    """``$EGRESSCTL_CHART``, else the chart/ of the source tree this package runs from,
-    else ``./chart``."""
+    """egressctl's chart when no ``--chart`` is given: ``$EGRESSCTL_CHART``, else the
+    chart inside the installed package (a wheel), else the source tree's chart/ (an
+    editable install): see :mod:`egressctl.bundled`."""
     explicit = os.environ.get("EGRESSCTL_CHART")
     if explicit:
         return Path(explicit)
-    beside = Path(__file__).resolve().parents[3] / "chart"
-    if (beside / "Chart.yaml").is_file():
-        return beside
-    return Path("chart")
+    return bundled.folder(bundled.CHART)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +55,27 @@ class Rendered:
     api_reason: str
     verified: Verified | None = None
     istio_chart: ChartInfo | None = None
+    # The Istio chart's generated values; None in a render recorded before the values
+    # were split (its values.yaml then holds both charts' keys).
+    istio_values_text: str | None = None
+    # chart/'s objects as render read them (read once: 10,000 services are 15,000
+    # objects); None in a recorded render.
+    egress_parsed: tuple[dict[str, Any], ...] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def egress_objects(self) -> list[dict[str, Any]]:
+        """chart/'s objects: as render read them, else read now (a recorded render)."""
+        if self.egress_parsed is not None:
+            return list(self.egress_parsed)
+        return parse_manifests(self.egress)
 
     def files(self) -> dict[str, str]:
-        out = {"values.yaml": self.values_text, "egress.yaml": self.egress}
+        """The render's files by name: each chart's values, then the manifests."""
+        out = {"values.yaml": self.values_text}
+        if self.istio_values_text is not None:
+            out[ISTIO_VALUES_FILE] = self.istio_values_text
+        out["egress.yaml"] = self.egress
         if self.istio is not None:
             out["istio.yaml"] = self.istio
         return out
@@ -78,24 +104,41 @@ def resolve_api_version(env: Environment) -> tuple[str, str, ChartInfo | None]:
     return DEFAULT_API_VERSION, "the default (no Istio chart in the environment)", None
 
 
-def compile_environment(env: Environment, api_version: str) -> tuple[plan.Plan, str]:
-    p = plan.build(env.inventory)
-    return p, emit.dump(emit.values(p, api_version, emit.Owner.of(env)), env.inventory.sources)
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """An environment compiled: the plan, the generated values of each chart (chart/'s,
+    the Istio chart's), the networking version they were written for and why (the
+    team's Istio chart, when it has one)."""
+
+    plan: plan.Plan
+    values_text: str  # chart/'s
+    istio_values_text: str  # the Istio chart's: policy and capture ranges only
+    api_version: str
+    api_reason: str
+    chart_info: ChartInfo | None = None
 
 
-def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
+def chart_folder(chart: Path | None = None) -> Path:
+    """``chart``, else :func:`default_chart`; a folder without Chart.yaml is refused."""
     chart_dir = chart or default_chart()
     if not (chart_dir / "Chart.yaml").is_file():
         raise UsageError(
             f"egressctl's chart is not at {chart_dir}: set EGRESSCTL_CHART or pass --chart"
         )
-    api, reason, info = resolve_api_version(env)
-    p, text = compile_environment(env, api)
+    return chart_dir
+
+
+def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> Rendered:
+    """Both renders of ``env``, each with its own values: checked (chart/'s holds exactly
+    the plan, the Istio one stays in its namespace, every object within the API
+    server's limits) and verified; nothing is written or applied."""
+    chart_dir = chart_folder(chart)
+    p = compiled.plan
     egress = helm_template(
         EGRESS_RELEASE,
         chart_dir,
         namespace=env.namespace,
-        values_text=text,
+        values_text=compiled.values_text,
         step="render chart/ (egress objects)",
     )
     planned = planned_objects(
@@ -106,7 +149,11 @@ def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
         },
         env.namespace,
     )
-    check_egress_render(parse_manifests(egress), planned, env.namespace, f"chart {chart_dir}")
+    egress_objects = sourced_objects(egress)
+    check_egress_render(
+        [s.obj for s in egress_objects], planned, env.namespace, f"chart {chart_dir}"
+    )
+    check_limits(egress_objects, render=f"chart {chart_dir}")
     istio_text = None
     verified = None
     if env.istio is not None:
@@ -114,14 +161,16 @@ def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
             env.istio.release,
             env.istio.chart,
             namespace=env.namespace,
-            values_text=text,
+            values_text=compiled.istio_values_text,
             values_files=env.istio.values,
             repo=env.istio.repo,
             version=env.istio.version,
             step=f"render the Istio chart ({env.istio.describe()})",
         )
-        istio_objects = parse_manifests(istio_text)
+        sourced = sourced_objects(istio_text)
+        istio_objects = [s.obj for s in sourced]
         check_istio_render(istio_objects, env.namespace, env.istio.describe())
+        check_limits(sourced, render=f"the Istio chart {env.istio.describe()}")
         verified = verify_render(
             istio_objects,
             policy=p.policy.value,
@@ -135,13 +184,15 @@ def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
         policy=p.policy.value,
         include=p.include_ip_ranges,
         exclude=p.exclude_ip_ranges,
-        values_text=text,
+        values_text=compiled.values_text,
         egress=egress,
         istio=istio_text,
-        api_version=api,
-        api_reason=reason,
+        api_version=compiled.api_version,
+        api_reason=compiled.api_reason,
         verified=verified,
-        istio_chart=info,
+        istio_chart=compiled.chart_info,
+        istio_values_text=compiled.istio_values_text,
+        egress_parsed=tuple(s.obj for s in egress_objects),
     )
 
 
@@ -157,6 +208,10 @@ def summary(r: Rendered) -> dict[str, Any]:
         "excludeIPRanges": r.exclude,
         "networkingApiVersion": f"{emit.GROUP}/{r.api_version}",
         "networkingApiVersionReason": r.api_reason,
+        "effectivePolicy": [
+            {"destination": a.destination, "port": a.port, "verdict": a.verdict.value}
+            for a in EffectivePolicy.of(r.env).table()
+        ],
         "egressObjects": kind_counts(r.egress),
         "istioObjects": None if r.istio is None else kind_counts(r.istio),
         "istioChart": None

@@ -1,7 +1,7 @@
 """The ordered deploy: guard the context, plan against the live cluster, confirm, then
-apply the plan's steps (apply, wait until the objects exist, apply, prune) with a record
-kept from before the first apply, so that a deploy that stops half-way converges when
-run again."""
+apply the plan's steps (apply, wait until the objects exist, apply or `helm upgrade`,
+prune) with a record kept from before the first apply, so that a deploy that stops
+half-way converges when run again."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from egressctl.charts.render import Rendered
+from egressctl.cluster import helmrelease
 from egressctl.cluster.describe import describe
-from egressctl.cluster.history import begin_record, complete_record, now
+from egressctl.cluster.fieldmanager import apply_flags, check_applied
+from egressctl.cluster.history import Recorded, begin_record, complete_record, now
 from egressctl.cluster.kube import Kube, guard_context
 from egressctl.cluster.objects import (
     ObjRef,
@@ -22,10 +24,13 @@ from egressctl.cluster.objects import (
     split_by_namespace,
 )
 from egressctl.cluster.ownership import NO_ADOPT, Adopt, refusal
-from egressctl.cluster.plan import DeployPlan, StepName, make_plan
+from egressctl.cluster.plan import ISTIO_STEPS, DeployPlan, Step, StepName, make_plan
 from egressctl.cluster.progress import Confirm, Progress, quiet
 from egressctl.errors import ToolError, UsageError
+from egressctl.inventory.model import ApplyOptions
 from egressctl.runners import Result
+
+CLIENT_SIDE = ApplyOptions()  # kubectl apply's default: client-side
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,7 @@ class DeployReport:
     started: str
     injector_changed: str  # when the Istio render (and so the injector) was applied; "": not
     record: Path | None  # the complete record (None: a dry run, or no record kept)
+    helm_revision: int | None = None  # the revision helm made of the Istio release
 
 
 def _echo(res: Result, progress: Progress) -> list[str]:
@@ -48,17 +54,52 @@ def _echo(res: Result, progress: Progress) -> list[str]:
 
 
 def apply_manifests(
-    kube: Kube, manifests: str, *, title: str, dry_run: bool, progress: Progress
+    kube: Kube,
+    manifests: str,
+    *,
+    title: str,
+    dry_run: bool,
+    progress: Progress,
+    options: ApplyOptions = CLIENT_SIDE,
 ) -> list[str]:
-    """``kubectl apply``, one namespace of the render at a time."""
-    flags = ["--filename=-"]
+    """``kubectl apply``, one namespace of the render at a time; server-side as field
+    manager egressctl when ``options`` say so (a field conflict names the other
+    manager)."""
+    flags = ["--filename=-", *apply_flags(options)]
     if dry_run:
         flags.append("--dry-run=server")
     lines: list[str] = []
     for ns, text in split_by_namespace(manifests, kube.namespace or "").items():
-        res = kube.run(["apply"], flags=flags, step=title, stdin=text, namespace=ns)
+        res = kube.run(["apply"], flags=flags, step=title, stdin=text, namespace=ns, check=False)
         lines += _echo(res, progress)
+        check_applied(res, step=title, options=options)
     return lines
+
+
+def helm_step(
+    kube: Kube,
+    rendered: Rendered,
+    step: Step,
+    *,
+    title: str,
+    dry_run: bool,
+    progress: Progress,
+) -> tuple[list[str], int | None]:
+    """``helm upgrade`` (or ``helm rollback``) of the Istio release, then (unless a dry
+    run) the revision that made, read back: helm's report lines and the revision."""
+    release = step.release or ""
+    if step.name is StepName.HELM_ROLLBACK and step.revision is not None:
+        res = helmrelease.rollback(kube, release, step.revision, dry_run=dry_run, title=title)
+    else:
+        res = helmrelease.upgrade(kube, rendered, dry_run=dry_run, title=title)
+    lines = helmrelease.report_lines(res)
+    for line in lines:
+        progress(f"    {line}")
+    if dry_run:
+        return lines, None
+    revision = helmrelease.revision_now(kube, release, title=title)
+    progress(f"    Helm release {release} is at revision {revision}")
+    return lines, revision
 
 
 def wait_for_objects(
@@ -149,14 +190,16 @@ def deploy(
     lock: Path | None = None,
     record_to: Path | None = None,
     source: str = "deploy",
+    recorded: Recorded | None = None,
 ) -> DeployReport:
     """Guard, plan, confirm, then (unless ``dry_run``) record the deploy as pending under
     ``record_to``, apply the steps, and complete the record.  A plan with refused objects
     is shown and refused before anything is asked or applied.  ``previous``: namespaces
-    earlier deploys wrote to (:func:`~egressctl.cluster.history.previous_namespaces`)."""
+    earlier deploys wrote to (:func:`~egressctl.cluster.history.previous_namespaces`);
+    ``recorded``: a rollback's target record (it decides how Istio is restored)."""
     kube = kube or Kube.for_env(rendered.env)
     guard_context(kube, rendered.env)
-    p = make_plan(rendered, kube, prune=prune, previous=previous, adopt=adopt)
+    p = make_plan(rendered, kube, prune=prune, previous=previous, adopt=adopt, recorded=recorded)
     lines = describe(p, rendered, dry_run=dry_run, lock=lock)
     if p.refused:
         for line in lines:
@@ -166,23 +209,35 @@ def deploy(
         raise UsageError("deploy not confirmed; nothing was applied")
     started = now()
     pending = None
+    mode = p.istio_mode
     if not dry_run and record_to is not None:
         pending = begin_record(
-            rendered, record_to, started=started, revision=p.revision, source=source
+            rendered,
+            record_to,
+            started=started,
+            revision=p.revision,
+            source=source,
+            install=mode.install if mode is not None else None,
+            helm_release=mode.release.name if mode and mode.helm and mode.release else None,
         )
     applied: list[str] = []
     deleted: list[str] = []
     injector_changed = ""
+    helm_revision = None
     selector = p.identity.selector
+    options = rendered.env.apply
     for i, s in enumerate(p.steps, 1):
         title = f"step {i}/{len(p.steps)}: {s.title}"
         progress(title)
         if s.name in (StepName.EGRESS, StepName.ISTIO):
             applied += apply_manifests(
-                kube, s.manifests, title=title, dry_run=dry_run, progress=progress
+                kube, s.manifests, title=title, dry_run=dry_run, progress=progress, options=options
             )
-            if s.name is StepName.ISTIO:
-                injector_changed = now()
+        elif s.name in (StepName.HELM_UPGRADE, StepName.HELM_ROLLBACK):
+            lines, helm_revision = helm_step(
+                kube, rendered, s, title=title, dry_run=dry_run, progress=progress
+            )
+            applied += lines
         elif s.name is StepName.WAIT and not dry_run:
             wait_for_objects(
                 kube,
@@ -196,7 +251,11 @@ def deploy(
             deleted += prune_objects(
                 kube, s.refs, selector=selector, title=title, dry_run=dry_run, progress=progress
             )
-    record = complete_record(pending, supersede=prune) if pending is not None else None
+        if s.name in ISTIO_STEPS:
+            injector_changed = now()
+    record = None
+    if pending is not None:
+        record = complete_record(pending, supersede=prune, helm_revision=helm_revision)
     return DeployReport(
         plan=p,
         dry_run=dry_run,
@@ -205,4 +264,5 @@ def deploy(
         started=started,
         injector_changed=injector_changed,
         record=record,
+        helm_revision=helm_revision,
     )

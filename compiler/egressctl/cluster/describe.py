@@ -21,7 +21,13 @@ def describe(
     lines = [f"plan for {env.name}: context {env.context}, namespace {env.namespace}"]
     if lock is not None:
         lines.append(f"  {'lock':<16}held ({lock})")
-    if p.live_policy != p.target_policy:
+    if rendered.istio is None:
+        # Without the Istio chart nothing changes the mesh policy: say what it stays.
+        lines.append(
+            f"  {'mesh policy':<16}{p.live_policy}, not changed (no istio.chart in the "
+            f"environment; the inventory asks for {p.target_policy})"
+        )
+    elif p.live_policy != p.target_policy:
         lines.append(f"  {'mesh policy':<16}{p.live_policy} → {p.target_policy}")
     else:
         lines.append(f"  {'mesh policy':<16}{p.target_policy} (unchanged)")
@@ -64,16 +70,30 @@ def describe(
         lines.append(f"  {kind:<16}{'; '.join(parts)}")
     for r in p.refused:
         lines.append(f"  {'refused':<16}{r.ref}: {r.reason}")
-    if rendered.istio is not None:
+    mode = p.istio_mode
+    if rendered.istio is not None and mode is not None and mode.helm and mode.rollback_to:
+        lines.append(f"  {'Istio chart':<16}helm rollback (the recorded revision's objects)")
+    elif rendered.istio is not None and mode is not None and mode.helm:
+        lines.append(f"  {'Istio chart':<16}helm upgrade ({p.istio_objects} objects rendered)")
+    elif rendered.istio is not None:
         lines.append(f"  {'Istio chart':<16}apply {p.istio_objects} objects")
     else:
         lines.append(
             f"  {'Istio chart':<16}none: the mesh policy and capture ranges are NOT applied, "
             "only the egress objects"
         )
+    if mode is not None:
+        lines.append(f"  {'Istio install':<16}{mode.line()}")
+        if mode.warning:
+            lines.append(f"  {'warning':<16}{mode.warning}")
+    if rendered.env.apply.server_side:
+        force = ", --force-conflicts" if rendered.env.apply.force_conflicts else ""
+        lines.append(f"  {'kubectl apply':<16}server-side, field manager egressctl{force}")
     lines.append(f"  {'order':<16}{_ORDER[p.order]}")
     for i, s in enumerate(p.steps, 1):
         lines.append(f"    {i}. {s.title}")
-    if dry_run:
+    if dry_run and mode is not None and mode.helm:
+        lines.append("  dry run: kubectl --dry-run=server and helm --dry-run, nothing changes")
+    elif dry_run:
         lines.append("  dry run: kubectl --dry-run=server, nothing changes")
     return lines

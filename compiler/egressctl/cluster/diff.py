@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from egressctl.charts.render import Rendered
+from egressctl.cluster.fieldmanager import apply_flags, check_applied, conflict_managers
 from egressctl.cluster.kube import Kube, guard_context
 from egressctl.cluster.objects import split_by_namespace
 from egressctl.cluster.ownership import NO_ADOPT, Adopt, Identity
@@ -30,7 +31,9 @@ def diff(
     adopt: Adopt = NO_ADOPT,
 ) -> DiffReport:
     """``previous``: namespaces earlier deploys wrote to (see
-    :func:`~egressctl.cluster.history.previous_namespaces`)."""
+    :func:`~egressctl.cluster.history.previous_namespaces`).  With server-side apply
+    (``apply.serverSide``) kubectl diffs the way the deploy applies, and a field another
+    manager owns is reported as a conflict."""
     kube = kube or Kube.for_env(rendered.env)
     guard_context(kube, rendered.env)
     found = survey(rendered, kube, prune=prune, previous=previous, adopt=adopt)
@@ -42,9 +45,10 @@ def diff(
     for title, render in renders:
         for ns, text in split_by_namespace(render, kube.namespace or "").items():
             step = f"kubectl diff ({title}, namespace {ns})"
-            res = kube.run(
-                ["diff"], flags=["--filename=-"], step=step, stdin=text, namespace=ns, check=False
-            )
+            flags = ["--filename=-", *apply_flags(rendered.env.apply)]
+            res = kube.run(["diff"], flags=flags, step=step, stdin=text, namespace=ns, check=False)
+            if res.returncode != 0 and conflict_managers(res.stderr):
+                check_applied(res, step=step, options=rendered.env.apply)
             if res.returncode > 1:
                 raise ToolError(step, res.argv, res.returncode, res.stderr or res.stdout)
             if res.returncode == 1:

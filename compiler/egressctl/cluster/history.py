@@ -1,6 +1,8 @@
 """Deploy records: ``build/<env>/history/<id>/`` holds the renders a deploy applied and
-``record.json`` (digests, context, policy, Helm revision, git commit), so that a later
-deploy finds the objects it must prune and ``rollback`` can re-apply a render.
+``record.json`` (digests, context, policy, Istio revision, how the Istio render was
+installed and the Helm release revision it made, git commit), so that a later deploy
+finds the objects it must prune and ``rollback`` can re-apply a render (or roll the Helm
+release back to that revision).
 
 A record is written *pending* before the first apply and marked *complete* when every
 step is done; every record is verified (each key with its type, each render against its
@@ -17,16 +19,21 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from egressctl.charts.render import Rendered
+from egressctl.charts.limits import check_limits
+from egressctl.charts.manifests import sourced_objects
+from egressctl.charts.render import ISTIO_VALUES_FILE, RENDER_FILES, Rendered
 from egressctl.cluster.objects import split_by_namespace
 from egressctl.errors import RecordError, ToolError, UsageError, VerificationError
 from egressctl.files import write_all_atomic, write_atomic
-from egressctl.inventory.model import Environment
+from egressctl.inventory.arguments import release_problem
+from egressctl.inventory.model import Environment, IstioInstall
 from egressctl.inventory.names import is_dns1123_label
 from egressctl.runners import run
 
 HISTORY_KEEP = 10
-RECORD_FILES = ("values.yaml", "egress.yaml", "istio.yaml")
+# A record made before the values were split has no istio-values.yaml (its values.yaml
+# holds both charts' keys): it still loads, and rolls back the renders it holds.
+RECORD_FILES = RENDER_FILES
 
 
 class RecordState(str, enum.Enum):
@@ -63,6 +70,18 @@ def _git_commit(folder: Path) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Recorded:
+    """How a recorded deploy changed Istio: by kubectl (``install`` template, or None for
+    records older than `istio.install`), or by Helm (the release and the revision it
+    made), which is how a rollback to it restores Istio."""
+
+    record_id: str
+    install: IstioInstall | None
+    helm_release: str | None
+    helm_revision: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """One verified deploy record: ``build/<env>/history/<id>/record.json`` and the
     renders it lists, every one of which matched its digest when the record was read.
@@ -82,10 +101,17 @@ class Record:
     revision: str | None
     git_commit: str | None
     digests: dict[str, str]
+    install: IstioInstall | None = None  # how the Istio render went in (None: no render)
+    helm_release: str | None = None  # install helm: the release upgraded or rolled back
+    helm_revision: int | None = None  # … and the revision that made (once complete)
 
     @property
     def complete(self) -> bool:
         return self.state is RecordState.COMPLETE
+
+    @property
+    def recorded(self) -> Recorded:
+        return Recorded(self.id, self.install, self.helm_release, self.helm_revision)
 
     def text(self, name: str) -> str:
         """A render of this record, read again and checked against its digest."""
@@ -169,6 +195,7 @@ def _read_record(folder: Path) -> Record:
             raise _damaged(folder, "record.json", f"digests: no digest for {name}")
     for name, value in digests.items():
         _verified_text(folder, name, value)
+    install, helm_release, helm_revision = _helm_fields(folder, doc)
     return Record(
         folder=folder,
         id=ident,
@@ -184,7 +211,28 @@ def _read_record(folder: Path) -> Record:
         revision=optional("revision"),
         git_commit=optional("gitCommit"),
         digests=dict(digests),
+        install=install,
+        helm_release=helm_release,
+        helm_revision=helm_revision,
     )
+
+
+def _helm_fields(
+    folder: Path, doc: dict[str, object]
+) -> tuple[IstioInstall | None, str | None, int | None]:
+    """``istioInstall``, ``helmRelease`` and ``helmRevision`` of a record, each checked: a
+    rollback hands the release and revision to helm."""
+    raw_install = doc.get("istioInstall")
+    install = next((i for i in IstioInstall if i.value == raw_install), None)
+    if raw_install is not None and install in (None, IstioInstall.AUTO):
+        raise _damaged(folder, "record.json", f"istioInstall: {raw_install!r} is not an install")
+    release = doc.get("helmRelease")
+    if release is not None and (not isinstance(release, str) or release_problem(release)):
+        raise _damaged(folder, "record.json", f"helmRelease: {release!r} is not a release name")
+    revision = doc.get("helmRevision")
+    if revision is not None and (type(revision) is not int or revision < 1):
+        raise _damaged(folder, "record.json", f"helmRevision: {revision!r} is not a revision")
+    return install, release, revision
 
 
 def history(out: Path) -> list[Record]:
@@ -243,9 +291,13 @@ def begin_record(
     started: str,
     revision: str | None,
     source: str = "deploy",
+    install: IstioInstall | None = None,
+    helm_release: str | None = None,
 ) -> PendingRecord:
     """Write the renders and ``record.json`` (state pending) before the first apply, so
-    that a deploy that fails half-way still counts for the next one's prune scope."""
+    that a deploy that fails half-way still counts for the next one's prune scope.
+    ``install``: how the Istio render goes in; ``helm_release``: the release helm
+    changes (its revision is added when the record completes)."""
     history_dir = out / "history"
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     ident = f"{stamp}-{digest(rendered.values_text)[7:15]}"
@@ -266,6 +318,10 @@ def begin_record(
         "revision": revision,
         "digests": {name: digest(text) for name, text in files.items()},
     }
+    if install is not None:
+        doc["istioInstall"] = install.value
+    if helm_release is not None:
+        doc["helmRelease"] = helm_release
     try:
         write_all_atomic(folder, files)
         write_atomic(folder / "record.json", _record_json(doc))
@@ -277,10 +333,15 @@ def begin_record(
     return PendingRecord(folder, doc)
 
 
-def complete_record(pending: PendingRecord, *, supersede: bool = True) -> Path:
-    """Mark the record complete once every step is done; keep the last ten complete
-    records and (``supersede``: this deploy pruned) drop the pending ones before it."""
+def complete_record(
+    pending: PendingRecord, *, supersede: bool = True, helm_revision: int | None = None
+) -> Path:
+    """Mark the record complete once every step is done (with the revision helm made,
+    if it changed a release); keep the last ten complete records and (``supersede``:
+    this deploy pruned) drop the pending ones before it."""
     doc = {**pending.doc, "state": RecordState.COMPLETE.value, "finished": now()}
+    if helm_revision is not None:
+        doc["helmRevision"] = helm_revision
     try:
         write_atomic(pending.folder / "record.json", _record_json(doc))
     except OSError as exc:
@@ -370,6 +431,9 @@ def load_record(out: Path, ident: str | None, env: Environment) -> RollbackTarge
                 f"environment {env.name!r} now uses {live!r}; refusing to roll back across"
             )
     texts = {name: chosen.text(name) for name in chosen.digests}
+    for name in ("egress.yaml", "istio.yaml"):  # a record older than the limits check
+        if name in texts:
+            check_limits(sourced_objects(texts[name]), render=f"{chosen.folder / name}")
     rendered = Rendered(
         env=env,
         policy=chosen.policy,
@@ -382,5 +446,6 @@ def load_record(out: Path, ident: str | None, env: Environment) -> RollbackTarge
         api_reason=f"recorded deploy {chosen.id}",
         verified=None,
         istio_chart=None,
+        istio_values_text=texts.get(ISTIO_VALUES_FILE),
     )
     return RollbackTarget(chosen, rendered)

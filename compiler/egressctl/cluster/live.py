@@ -1,5 +1,6 @@
 """What the cluster holds now: the objects of the egress kinds, whoever owns them, and
-the outbound policy and capture ranges of the live mesh and injector ConfigMaps."""
+the outbound policy and capture ranges of the live mesh and injector ConfigMaps (and
+whether a Helm release owns them)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from egressctl.charts.configmaps import names, policy_of, ranges_of
-from egressctl.cluster.kube import Kube, KubeObject
+from egressctl.cluster.kube import Kube, KubeObject, as_map
 from egressctl.cluster.objects import EGRESS_KINDS
 
 
@@ -28,14 +29,37 @@ def live_objects(kube: Kube, namespaces: Iterable[str]) -> list[KubeObject]:
     return out
 
 
+#: The annotation Helm (3.2+) puts on every object of a release: the release's name.
+HELM_RELEASE_ANNOTATION = "meta.helm.sh/release-name"
+
+
+@dataclass(frozen=True, slots=True)
+class HelmOwned:
+    """A live ConfigMap that a Helm release owns (it carries Helm's annotation)."""
+
+    release: str
+    configmap: str  # namespace/name
+
+
 @dataclass(frozen=True, slots=True)
 class LiveMesh:
     """The live outbound policy (a missing ConfigMap or key: ALLOW_ANY) and capture
-    ranges (None: no live injector ConfigMap, or no ranges in it)."""
+    ranges (None: no live injector ConfigMap, or no ranges in it); ``helm``: the Helm
+    release that owns the mesh or injector ConfigMap, if one does."""
 
     policy: str
     include: str | None
     exclude: str | None
+    helm: HelmOwned | None = None
+
+
+def helm_owner(obj: object, namespace: str) -> HelmOwned | None:
+    """The Helm release ``obj`` (a live object, or None) belongs to, by Helm's annotation."""
+    meta = as_map(as_map(obj).get("metadata"))
+    release = as_map(meta.get("annotations")).get(HELM_RELEASE_ANNOTATION)
+    if not isinstance(release, str) or not release:
+        return None
+    return HelmOwned(release, f"{meta.get('namespace') or namespace}/{meta.get('name')}")
 
 
 def live_mesh(kube: Kube, revision: str | None) -> LiveMesh:
@@ -49,4 +73,6 @@ def live_mesh(kube: Kube, revision: str | None) -> LiveMesh:
         step=f"read the live injector ConfigMap {kube.namespace}/{inj_name}",
     )
     include, exclude = ranges_of(inj)
-    return LiveMesh((policy_of(mesh) or "ALLOW_ANY").upper(), include, exclude)
+    ns = kube.namespace or ""
+    owner = helm_owner(mesh, ns) or helm_owner(inj, ns)
+    return LiveMesh((policy_of(mesh) or "ALLOW_ANY").upper(), include, exclude, owner)

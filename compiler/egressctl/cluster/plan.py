@@ -1,6 +1,8 @@
 """The deploy plan: the render against the live cluster, and the steps in an order that
 never cuts traffic.  When tightening, the entries are applied (and waited for) before
-the mesh policy; when loosening, the mesh policy first; prune is always last."""
+the mesh policy; when loosening, the mesh policy first; prune is always last.  The mesh
+policy goes in by kubectl apply of the Istio render, or by `helm upgrade` (`helm
+rollback`) of the team's Helm release (:mod:`egressctl.cluster.install` chooses)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from dataclasses import dataclass
 from egressctl.charts.configmaps import find_configmaps
 from egressctl.charts.manifests import parse_manifests
 from egressctl.charts.render import Rendered
+from egressctl.cluster.helmrelease import find_release
+from egressctl.cluster.history import Recorded
+from egressctl.cluster.install import IstioMode, choose
 from egressctl.cluster.kube import Kube, KubeObject
 from egressctl.cluster.live import LiveMesh, live_mesh, live_objects
 from egressctl.cluster.objects import EGRESS_KINDS, ObjRef, ref_of
@@ -40,8 +45,14 @@ class Order(str, enum.Enum):
 class StepName(str, enum.Enum):
     EGRESS = "egress"  # apply the egress render (chart/)
     WAIT = "wait"  # until the API server has every egress object
-    ISTIO = "istio"  # apply the Istio render
+    ISTIO = "istio"  # apply the Istio render (install: template)
+    HELM_UPGRADE = "helm-upgrade"  # helm upgrade of the Istio release (install: helm)
+    HELM_ROLLBACK = "helm-rollback"  # helm rollback of it to a recorded revision
     PRUNE = "prune"  # delete this environment's objects no longer rendered
+
+
+#: The steps that change the mesh policy and capture ranges.
+ISTIO_STEPS = (StepName.ISTIO, StepName.HELM_UPGRADE, StepName.HELM_ROLLBACK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,8 @@ class Step:
     title: str
     manifests: str = ""
     refs: tuple[ObjRef, ...] = ()
+    release: str | None = None  # the helm steps: the release
+    revision: int | None = None  # HELM_ROLLBACK: the revision to roll back to
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +82,7 @@ class DeployPlan:
     identity: Identity
     refused: tuple[Refusal, ...] = ()
     adopted: tuple[ObjRef, ...] = ()
+    istio_mode: IstioMode | None = None  # None: no Istio render
 
     @property
     def capture_changed(self) -> bool:
@@ -82,7 +96,7 @@ def wanted_objects(rendered: Rendered) -> dict[ObjRef, KubeObject]:
     env = rendered.env
     ident = Identity.of(env)
     wanted: dict[ObjRef, KubeObject] = {}
-    for obj in parse_manifests(rendered.egress):
+    for obj in rendered.egress_objects():
         ref = ref_of(obj, env.namespace)
         if ref.kind not in EGRESS_KINDS:
             raise VerificationError(
@@ -151,14 +165,17 @@ def make_plan(
     prune: bool = True,
     previous: Iterable[str] = (),
     adopt: Adopt = NO_ADOPT,
+    recorded: Recorded | None = None,
 ) -> DeployPlan:
     """``previous``: namespaces earlier deploys wrote to, so that an owned object in a
-    namespace the inventory no longer uses is still found and pruned."""
+    namespace the inventory no longer uses is still found and pruned.  ``recorded``: a
+    rollback's target record, which decides how Istio is restored."""
     env = rendered.env
     revision = revision_of(rendered)
     found = survey(rendered, kube, prune=prune, previous=previous, adopt=adopt)
     live = live_mesh(kube, revision)
     order = order_of(live, rendered)
+    mode = istio_mode(rendered, kube, live, recorded)
 
     wanted = found.wanted
     steps: list[Step] = []
@@ -167,9 +184,8 @@ def make_plan(
             Step(StepName.EGRESS, "apply the egress objects (chart/)", rendered.egress, wanted),
             Step(StepName.WAIT, "wait until the egress objects exist", "", wanted),
         ]
-    if rendered.istio is not None:
-        source = env.istio.describe() if env.istio else "recorded render"
-        istio_step = Step(StepName.ISTIO, f"apply the Istio chart ({source})", rendered.istio)
+    if rendered.istio is not None and mode is not None:
+        istio_step = _istio_step(rendered, mode, recorded)
         steps = [istio_step, *steps] if order is Order.LOOSEN else [*steps, istio_step]
     if found.prune:
         steps.append(
@@ -196,4 +212,45 @@ def make_plan(
         identity=Identity.of(env),
         refused=found.refused,
         adopted=found.adopted,
+        istio_mode=mode,
     )
+
+
+def istio_mode(
+    rendered: Rendered, kube: Kube, live: LiveMesh, recorded: Recorded | None = None
+) -> IstioMode | None:
+    """How the Istio render goes in (None: there is none): the environment's release is
+    looked for (one kubectl call), then :func:`~egressctl.cluster.install.choose`."""
+    if rendered.istio is None:
+        return None
+    istio = rendered.env.istio
+    release = istio.release if istio is not None else None
+    if release is None and recorded is not None:
+        release = recorded.helm_release
+    found = find_release(kube, release) if release is not None else None
+    return choose(rendered.env, found, live.helm, recorded)
+
+
+def _istio_step(rendered: Rendered, mode: IstioMode, recorded: Recorded | None) -> Step:
+    istio, manifests = rendered.env.istio, rendered.istio or ""
+    if recorded is not None:
+        source = f"recorded render of {recorded.record_id}"
+    else:
+        source = istio.describe() if istio is not None else "recorded render"
+    release = mode.release.name if mode.release is not None else None
+    if mode.helm and mode.rollback_to is not None:
+        return Step(
+            StepName.HELM_ROLLBACK,
+            f"roll Helm release {release} back to revision {mode.rollback_to} (helm rollback)",
+            manifests,
+            release=release,
+            revision=mode.rollback_to,
+        )
+    if mode.helm:
+        return Step(
+            StepName.HELM_UPGRADE,
+            f"upgrade Helm release {release} with the Istio chart ({source}; helm upgrade)",
+            manifests,
+            release=release,
+        )
+    return Step(StepName.ISTIO, f"apply the Istio chart ({source})", manifests)

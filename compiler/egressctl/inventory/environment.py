@@ -18,8 +18,8 @@ from egressctl.inventory.arguments import (
     revision_problem,
     version_problem,
 )
-from egressctl.inventory.keys import CLUSTER_KEYS, ENV_KEYS, ISTIO_KEYS
-from egressctl.inventory.model import API_VERSIONS, ClusterRanges
+from egressctl.inventory.keys import APPLY_KEYS, CLUSTER_KEYS, ENV_KEYS, ISTIO_KEYS
+from egressctl.inventory.model import API_VERSIONS, ApplyOptions, ClusterRanges, IstioInstall
 from egressctl.inventory.reader import Reader
 
 DEFAULT_NAMESPACE = "istio-system"
@@ -36,6 +36,7 @@ class IstioSpec:
     repo: str | None = None
     version: str | None = None
     revision: str | None = None
+    install: IstioInstall = IstioInstall.AUTO
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class EnvSpec:
     cluster: ClusterRanges = field(default_factory=ClusterRanges)
     kubeconfig: str | None = None
     allow_empty_inventory: bool = False
+    apply: ApplyOptions = field(default_factory=ApplyOptions)
 
 
 def _refuse(r: Reader, code: str, path: KeyPath, problem: str | None, hint: str = "") -> None:
@@ -60,7 +62,10 @@ def _refuse(r: Reader, code: str, path: KeyPath, problem: str | None, hint: str 
 
 def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
     """Read an environment file's data; None when it lacks what the rest needs (its
-    `context` or `inventory`): the problems in ``r`` say why."""
+    `context` or `inventory`): the problems in ``r`` say why.  A spec read with problems
+    holds no value that is unsafe to use (an invalid kubeconfig path is dropped; cluster
+    ranges that do not all read are not declared), so that its inventory can still be
+    read and judged in the same run."""
     m = r.mapping(data, (), "the environment file")
     if m is None:
         return None
@@ -113,14 +118,21 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
     raw_cluster = r.get(m, "cluster", (), dict)
     if raw_cluster is not None:
         r.fields(raw_cluster, ("cluster",), CLUSTER_KEYS)
-        cluster = ClusterRanges(
+        mark = r.mark()
+        read = ClusterRanges(
             pod_cidrs=tuple(r.cidrs(raw_cluster, "podCIDRs", ("cluster",)) or ()),
             service_cidrs=tuple(r.cidrs(raw_cluster, "serviceCIDRs", ("cluster",)) or ()),
         )
+        if not r.erred_since(mark):
+            cluster = read
     kubeconfig = r.string(m, "kubeconfig", ())
     if kubeconfig is not None:
-        _refuse(r, "kubeconfig-invalid", ("kubeconfig",), path_problem(kubeconfig, "path"))
+        kubeconfig_problem = path_problem(kubeconfig, "path")
+        _refuse(r, "kubeconfig-invalid", ("kubeconfig",), kubeconfig_problem)
+        if kubeconfig_problem is not None:
+            kubeconfig = None
     allow_empty = r.get(m, "allowEmptyInventory", (), bool)
+    apply = _apply(m, r)
     if context is None or inventory is None:
         return None
     return EnvSpec(
@@ -133,7 +145,38 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
         cluster=cluster,
         kubeconfig=kubeconfig,
         allow_empty_inventory=bool(allow_empty),
+        apply=apply,
     )
+
+
+def _apply(m: dict[str, Any], r: Reader) -> ApplyOptions:
+    """`apply:` (how kubectl applies).  `--force-conflicts` is a flag of one run only:
+    taking fields another manager owns is never an environment's default."""
+    raw = r.get(m, "apply", (), dict)
+    if raw is None:
+        return ApplyOptions()
+    r.fields(raw, ("apply",), APPLY_KEYS)
+    return ApplyOptions(server_side=bool(r.get(raw, "serverSide", ("apply",), bool)))
+
+
+_INSTALLS = tuple(i.value for i in IstioInstall)
+
+
+def _install(istio: dict[str, Any], r: Reader, at: KeyPath) -> IstioInstall:
+    """`istio.install`: template, helm or auto (any case; default auto)."""
+    text = r.string(istio, "install", at)
+    if text is None:
+        return IstioInstall.AUTO
+    for choice in IstioInstall:
+        if text.strip().lower() == choice.value:
+            return choice
+    r.err(
+        "istio-install-invalid",
+        (*at, "install"),
+        f"{text!r} is not one of {', '.join(_INSTALLS)}",
+        "auto upgrades the Helm release when the cluster has one, else applies with kubectl",
+    )
+    return IstioInstall.AUTO
 
 
 def _istio(m: dict[str, Any], r: Reader) -> IstioSpec | None:
@@ -153,6 +196,7 @@ def _istio(m: dict[str, Any], r: Reader) -> IstioSpec | None:
     else:
         version = r.string(istio, "version", at)
     revision = r.string(istio, "revision", at)
+    install = _install(istio, r, at)
     _istio_arguments(r, chart, release, values, repo, version, revision)
     if version is not None and repo is None:
         r.err(
@@ -170,6 +214,7 @@ def _istio(m: dict[str, Any], r: Reader) -> IstioSpec | None:
         repo=repo,
         version=version,
         revision=revision,
+        install=install,
     )
 
 

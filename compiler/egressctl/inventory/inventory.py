@@ -4,9 +4,11 @@ with key paths; nothing is located here."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from egressctl.errors import Anchor, KeyPath
 from egressctl.inventory.keys import (
@@ -20,11 +22,13 @@ from egressctl.inventory.keys import (
 from egressctl.inventory.model import (
     DEFAULT_PROTOCOL_BY_PORT,
     PROTOCOLS,
+    Acknowledgements,
     Capture,
     Endpoint,
     Inventory,
     Location,
     Origination,
+    Part,
     Policy,
     Port,
     Resolution,
@@ -32,6 +36,8 @@ from egressctl.inventory.model import (
     TlsMode,
 )
 from egressctl.inventory.reader import Reader, did_you_mean, is_type, type_name
+
+T = TypeVar("T")
 
 _PORT_RE = re.compile(r"^\s*(\d+)\s*(?:/\s*([A-Za-z0-9_-]*)\s*)?$")
 
@@ -48,26 +54,58 @@ class _PortSpec:
     originate: Origination | None = None
 
 
+class _Parts:
+    """The parts of one entry that reading could not read as written (:class:`Part`):
+    what was read of a part that met an error is not what the file says, so the model
+    holds an empty value in its place and the rules that need it are skipped."""
+
+    def __init__(self, r: Reader) -> None:
+        self.r = r
+        self.unread: set[Part] = set()
+
+    def read(self, part: Part, read: Callable[[], T | None]) -> T | None:
+        """``read()``, or None (and ``part`` unread) when reading it met an error."""
+        mark = self.r.mark()
+        value = read()
+        if self.r.erred_since(mark):
+            self.unread.add(part)
+            return None
+        return value
+
+
 def parse_inventory(data: Any, r: Reader, sources: tuple[str, ...] = ()) -> Inventory:
     """Read a (merged) inventory into the model; problems go to ``r``.  Unknown keys are
-    :func:`unknown_keys`' business, layer by layer."""
+    :func:`unknown_keys`' business, layer by layer.  Reading goes on past errors: the
+    model holds every entry it could read, each with the parts it could not
+    (``unread``), so that the rules still judge the rest."""
     m = r.mapping(data, (), "the inventory") or {}
-    policy = Policy.ALLOW_ANY
-    got = r.enum(m, "policy", (), [p.value for p in Policy], "policy-invalid")
-    if got is not None:
-        policy = Policy(got)
-    capture = _capture(m, r)
+    parts = _Parts(r)
+    got = parts.read(
+        Part.POLICY, lambda: r.enum(m, "policy", (), [p.value for p in Policy], "policy-invalid")
+    )
+    policy = Policy.ALLOW_ANY if got is None else Policy(got)
+    capture = _capture(m, r, parts)
     services: list[Service] = []
     raw = r.get(m, "services", (), dict)
-    if raw is not None:
-        for name, value in raw.items():
-            if not isinstance(name, str):
-                r.err("key-type", ("services",), f"service name {name!r} must be a string")
-                continue
-            svc = _service(name, value, r)
-            if svc is not None:
-                services.append(svc)
-    return Inventory(policy=policy, capture=capture, services=tuple(services), sources=sources)
+    if raw is None and m.get("services") is not None:
+        parts.unread.add(Part.SERVICES)  # not a mapping
+    for name, value in (raw or {}).items():
+        if not isinstance(name, str):
+            r.err("key-type", ("services",), f"service name {name!r} must be a string")
+            parts.unread.add(Part.SERVICES)
+            continue
+        svc = _service(name, value, r)
+        if svc is not None:
+            services.append(svc)
+        elif value is not None:
+            parts.unread.add(Part.SERVICES)
+    return Inventory(
+        policy=policy,
+        capture=capture,
+        services=tuple(services),
+        sources=sources,
+        unread=frozenset(parts.unread),
+    )
 
 
 def unknown_keys(data: Any, r: Reader, base: KeyPath = ()) -> None:
@@ -101,16 +139,56 @@ def unknown_keys(data: Any, r: Reader, base: KeyPath = ()) -> None:
                 r.fields(endpoint, (*path, "endpoints", i), ENDPOINT_KEYS)
 
 
-def _capture(m: dict[str, Any], r: Reader) -> Capture:
+def _capture(m: dict[str, Any], r: Reader, parts: _Parts) -> Capture:
+    """`capture:`; a list with an item that is no range is unread as a whole (an
+    unread include captures everything, an unread exclude excludes nothing)."""
     raw = m.get("capture")
     if raw is None:
         return Capture()
     c = r.mapping(raw, ("capture",), "`capture`")
     if c is None:
+        parts.unread |= {Part.INCLUDE, Part.EXCLUDE}
         return Capture()
-    include = r.cidrs(c, "include", ("capture",))
-    exclude = r.cidrs(c, "exclude", ("capture",)) or []
-    return Capture(include=None if include is None else tuple(include), exclude=tuple(exclude))
+    include = parts.read(Part.INCLUDE, lambda: r.cidrs(c, "include", ("capture",)))
+    exclude = parts.read(Part.EXCLUDE, lambda: r.cidrs(c, "exclude", ("capture",))) or []
+    return Capture(
+        include=None if include is None else tuple(include),
+        exclude=tuple(exclude),
+        acknowledge=_acknowledge(c, ("capture",), r),
+    )
+
+
+def _acknowledge(m: dict[str, Any], path: KeyPath, r: Reader) -> Acknowledgements:
+    """`acknowledge: {CODE: reason}`: each reason a non-empty string.  Whether CODE names
+    a warning that fires here is the rules' business (:mod:`egressctl.rules.acknowledge`)."""
+    raw = m.get("acknowledge")
+    if raw is None:
+        return ()
+    apath = (*path, "acknowledge")
+    got = r.mapping(raw, apath, "`acknowledge`")
+    if got is None:
+        return ()
+    out: list[tuple[str, str]] = []
+    for code, reason in got.items():
+        if not isinstance(code, str) or reason is None:
+            continue  # a key that is no string is reported by `mapping`; null: removed
+        if not isinstance(reason, str):
+            r.err(
+                "wrong-type",
+                (*apath, code),
+                f"the reason must be a string, not {type_name(reason)}",
+                f'write `{code}: "why this is accepted"`',
+            )
+        elif not reason.strip():
+            r.err(
+                "acknowledge-no-reason",
+                (*apath, code),
+                f"acknowledging {code!r} needs a reason",
+                f'write `{code}: "why this is accepted"`: reviewers read it',
+            )
+        else:
+            out.append((code.strip(), reason.strip()))
+    return tuple(out)
 
 
 def _service(name: str, value: Any, r: Reader) -> Service | None:
@@ -126,20 +204,26 @@ def _service(name: str, value: Any, r: Reader) -> Service | None:
         )
         return None
     m = r.mapping(value, path) or {}
-    hosts = _hosts(m, path, r)
-    ports = _ports(m, path, r)
-    res = r.enum(m, "resolution", path, [x.value for x in Resolution], "resolution-invalid")
-    loc = r.enum(m, "location", path, [x.value for x in Location], "location-invalid")
-    addresses = r.strings(m, "addresses", path) or []
-    endpoints = _endpoints(m, path, r)
-    export_to = r.strings(m, "exportTo", path) or []
+    parts = _Parts(r)
+    hosts = parts.read(Part.HOSTS, lambda: _hosts(m, path, r)) or []
+    ports = parts.read(Part.PORTS, lambda: _ports(m, path, r)) or []
+    res = parts.read(
+        Part.RESOLUTION,
+        lambda: r.enum(m, "resolution", path, [x.value for x in Resolution], "resolution-invalid"),
+    )
+    loc = parts.read(
+        Part.LOCATION,
+        lambda: r.enum(m, "location", path, [x.value for x in Location], "location-invalid"),
+    )
+    addresses = parts.read(Part.ADDRESSES, lambda: r.strings(m, "addresses", path)) or []
+    endpoints = parts.read(Part.ENDPOINTS, lambda: _endpoints(m, path, r)) or []
+    export_to = parts.read(Part.EXPORT_TO, lambda: r.strings(m, "exportTo", path)) or []
     meta = {k: r.string(m, k, path) for k in ("owner", "reason", "ticket")}
-    if hosts is None or ports is None or endpoints is None:
-        return None
+    acknowledge = _acknowledge(m, path, r)
     if res is None:
-        resolution = Resolution.NONE if any("*" in h for h in hosts) else Resolution.DNS
-        if addresses and any("/" in a for a in addresses) and resolution is Resolution.DNS:
-            resolution = Resolution.NONE  # a CIDR service routes by address, not by name
+        resolution = _inferred_resolution(hosts, addresses, bool(endpoints))
+        if parts.unread & {Part.HOSTS, Part.ADDRESSES, Part.ENDPOINTS}:
+            parts.unread.add(Part.RESOLUTION)  # inferred from what could not be read
     else:
         resolution = Resolution(res)
     return Service(
@@ -155,7 +239,28 @@ def _service(name: str, value: Any, r: Reader) -> Service | None:
         reason=meta["reason"],
         ticket=meta["ticket"],
         single_host="host" in m,
+        acknowledge=acknowledge,
+        unread=frozenset(parts.unread),
     )
+
+
+def _inferred_resolution(hosts: list[str], addresses: list[str], endpoints: bool) -> Resolution:
+    """NONE for a wildcard host; NONE for a service with addresses and no endpoints (the
+    address dialled is the one Envoy connects to: an IP means the same as its /32 or
+    /128); NONE for a CIDR range in any case; else DNS."""
+    if any("*" in h for h in hosts):
+        return Resolution.NONE
+    if addresses and (not endpoints or any(_is_range(a) for a in addresses)):
+        return Resolution.NONE
+    return Resolution.DNS
+
+
+def _is_range(address: str) -> bool:
+    """More than one address (``10.0.0.0/8``; not ``10.0.0.1`` nor ``10.0.0.1/32``)."""
+    try:
+        return ipaddress.ip_network(address.strip(), strict=False).num_addresses > 1
+    except ValueError:
+        return "/" in address  # invalid (`address-invalid`): read as written
 
 
 def _hosts(m: dict[str, Any], path: KeyPath, r: Reader) -> list[str] | None:

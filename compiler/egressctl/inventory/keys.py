@@ -5,8 +5,9 @@ built from the same lists, and a test keeps the two equal."""
 from __future__ import annotations
 
 INVENTORY_KEYS = ("capture", "policy", "services")
-CAPTURE_KEYS = ("exclude", "include")
+CAPTURE_KEYS = ("acknowledge", "exclude", "include")
 SERVICE_KEYS = (
+    "acknowledge",
     "addresses",
     "endpoints",
     "exportTo",
@@ -24,6 +25,7 @@ ORIGINATE_KEYS = ("credentialName", "mode", "namespace", "sni", "workloadSelecto
 ENDPOINT_KEYS = ("address", "labels", "locality", "network", "ports", "weight")
 ENV_KEYS = (
     "allowEmptyInventory",
+    "apply",
     "cluster",
     "context",
     "egress",
@@ -33,5 +35,6 @@ ENV_KEYS = (
     "namespace",
     "networkingApiVersion",
 )
-ISTIO_KEYS = ("chart", "release", "repo", "revision", "values", "version")
+ISTIO_KEYS = ("chart", "install", "release", "repo", "revision", "values", "version")
 CLUSTER_KEYS = ("podCIDRs", "serviceCIDRs")
+APPLY_KEYS = ("serverSide",)

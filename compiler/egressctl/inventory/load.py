@@ -13,7 +13,11 @@ Two paths, one result:
 
 Reading never validates: the rules run on :attr:`Loaded.model` elsewhere
 (:mod:`egressctl.pipeline`), and their problems are located with the reading problems by
-:meth:`Loaded.finish`.
+:meth:`Loaded.finish`.  Reading goes on past the problems of an entry: the model holds
+every entry it could read, each marked with the parts it could not
+(:class:`~egressctl.inventory.model.Part`), so that the rules judge the rest in the same
+run.  Only what leaves nothing to read stops it at once: a file that cannot be read or
+parsed, a file an environment names that is not there.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from egressctl.errors import (
     Finding,
@@ -36,8 +40,16 @@ from egressctl.files import FileTooLarge, NotRegularFile, check_regular
 from egressctl.inventory.arguments import env_name_problem
 from egressctl.inventory.environment import EnvSpec, IstioSpec, parse_environment
 from egressctl.inventory.inventory import parse_inventory, unknown_keys
-from egressctl.inventory.layers import Layer, merged
-from egressctl.inventory.model import Capture, Environment, Inventory, IstioChart, Policy
+from egressctl.inventory.layers import Layer, merge, merged
+from egressctl.inventory.model import (
+    Capture,
+    Environment,
+    Inventory,
+    IstioChart,
+    Policy,
+    TeamValues,
+)
+from egressctl.inventory.overrides import defined_services, unknown_overrides
 from egressctl.inventory.positions import Locator, report_order
 from egressctl.inventory.reader import Reader, type_name
 from egressctl.inventory.safeyaml import (
@@ -56,15 +68,12 @@ def has_errors(problems: Iterable[Problem]) -> bool:
 
 @dataclass(frozen=True)
 class Loaded(Generic[M]):
-    """What the files say: the model, the problems met reading it, and where every key
-    path is written, so that problems found later (the rules, rendered objects) point at
-    the line that caused them."""
+    """What the files say: the model (with the parts reading could not read marked), the
+    problems met reading it, and where every key path is written, so that problems found
+    later (the rules, rendered objects) point at the line that caused them."""
 
     model: M
     problems: tuple[Problem, ...]
-    # The model holds everything the files say (reading met no error), so rules may run
-    # on it; an inventory file that is not one (`inventory-blank`) is still complete.
-    complete: bool
     locator: Locator
 
     def finish(self, later: Sequence[Problem] = ()) -> list[Finding]:
@@ -124,21 +133,20 @@ def _read_layers(
     problems: tuple[Problem, ...],
     sources: tuple[str, ...],
     allow_blank: bool = False,
+    data: dict[str, Any] | None = None,
 ) -> Loaded[Inventory]:
     """The merged layers read into an inventory.  ``problems``: those met before (in the
-    environment file).  Values YAML may build but an inventory never holds (dates…) are
-    refused at once."""
+    environment file); ``data``: what to read, when not the layers merged as written.
+    Values YAML may build but an inventory never holds (dates…) are refused at once."""
     foreign = _foreign(layers)
     if foreign:
         _refuse(files, layers, [*problems, *foreign])
     r = Reader()
-    inventory = parse_inventory(merged(layers), r, sources)
-    read = (*problems, *_layer_keys(layers), *r.problems)
+    inventory = parse_inventory(merged(layers) if data is None else data, r, sources)
     blank = () if allow_blank else _blank(layers)
     return Loaded(
         model=inventory,
-        problems=(*read, *blank),
-        complete=not has_errors(read),
+        problems=(*problems, *_layer_keys(layers), *r.problems, *blank),
         locator=Locator(files.files, tuple(layers)),
     )
 
@@ -234,12 +242,14 @@ def _read_env_file(env: str, base: Path) -> _EnvFile:
 
 
 def read_environment(env: str, cwd: Path | None = None) -> Loaded[Environment]:
-    """Read an environment file, its inventory files and its overrides.  Raises
-    InventoryError when a file cannot be read or the environment file is invalid."""
+    """Read an environment file, its inventory files, its overrides and the team's Istio
+    values files.  Raises InventoryError when a file cannot be read (or is not there),
+    or the environment file lacks what the rest needs; its other problems are reported
+    with those of the inventory, which is read and judged all the same."""
     base = cwd or Path.cwd()
     e = _read_env_file(env, base)
     files, shown, spec, folder = e.files, e.shown, e.spec, e.path.parent
-    problems = list(e.problems)
+    named: list[Problem] = []  # files the environment file names that cannot be used
     layers: list[Layer] = []
     inv_shown: list[str] = []
     istio = None
@@ -248,7 +258,7 @@ def read_environment(env: str, cwd: Path | None = None) -> Loaded[Environment]:
             p = folder / rel
             refused = _named_file(p, ("inventory", i), f"inventory file {rel!r}", shown)
             if refused is not None:
-                problems.append(refused)
+                named.append(refused)
                 continue
             name = _shown(p, base)
             fi = files.read(p, name)
@@ -257,18 +267,26 @@ def read_environment(env: str, cwd: Path | None = None) -> Loaded[Environment]:
                 layers.append(layer)
                 inv_shown.append(name)
         if spec.istio is not None:
-            istio = _istio_chart(spec.istio, folder, shown, problems)
-    if spec is None or files.findings or has_errors(problems):
+            istio = _istio_chart(spec.istio, folder, shown, named, files, base)
+    problems = [*e.problems, *named]
+    # Every inventory file read, or nothing to judge overrides against: stop here.
+    inventory_unread = any(
+        p.path[:1] == ("inventory",) for p in e.problems if p.severity is Severity.ERROR
+    )
+    if spec is None or files.findings or has_errors(named) or inventory_unread:
         _refuse(files, [*layers, e.layer], problems)
+    data = merged(layers)
     if spec.egress is not None:
-        layers.append(Layer(shown, spec.egress, ("egress",)))
+        egress, unknown = unknown_overrides(spec.egress, defined_services(data))
+        problems += unknown
+        layers.append(Layer(shown, spec.egress, ("egress",)))  # as written: for positions
+        data = merge(data, egress)
     inv = _read_layers(
-        files, layers, tuple(problems), (*inv_shown, shown), spec.allow_empty_inventory
+        files, layers, tuple(problems), (*inv_shown, shown), spec.allow_empty_inventory, data
     )
     return Loaded(
         model=_environment(e.path, shown, spec, istio, inv.model),
         problems=inv.problems,
-        complete=inv.complete,
         locator=inv.locator,
     )
 
@@ -280,7 +298,23 @@ def read_environment_settings(env: str, cwd: Path | None = None) -> Environment:
     if e.spec is None or e.files.findings or has_errors(e.problems):
         _refuse(e.files, [e.layer], e.problems)
     empty = Inventory(policy=Policy.ALLOW_ANY, capture=Capture(), services=())
-    return _environment(e.path, e.shown, e.spec, None, empty)
+    return _environment(e.path, e.shown, e.spec, _istio_settings(e.spec.istio), empty)
+
+
+def _istio_settings(spec: IstioSpec | None) -> IstioChart | None:
+    """`istio:` as `rollback` needs it: the release, how it is installed, the revision.
+    The files it names are not read: a rollback applies recorded renders."""
+    if spec is None:
+        return None
+    return IstioChart(
+        chart=spec.chart,
+        release=spec.release,
+        values=(),
+        repo=spec.repo,
+        version=spec.version,
+        revision=spec.revision,
+        install=spec.install,
+    )
 
 
 def _environment(
@@ -300,6 +334,7 @@ def _environment(
             if spec.kubeconfig
             else None
         ),
+        apply=spec.apply,
     )
 
 
@@ -328,9 +363,18 @@ def _named_file(path: Path, key: KeyPath, what: str, shown: str) -> Problem | No
     return None
 
 
-def _istio_chart(spec: IstioSpec, folder: Path, shown: str, problems: list[Problem]) -> IstioChart:
-    """`istio:` with its paths resolved against the environment file's folder; a file
-    that is not there is a problem."""
+def _istio_chart(
+    spec: IstioSpec,
+    folder: Path,
+    shown: str,
+    problems: list[Problem],
+    files: YamlFiles,
+    base: Path,
+) -> IstioChart:
+    """`istio:` with its paths resolved against the environment file's folder, and the
+    team's values files read (like inventory files: bounded, regular, safe YAML) for the
+    rules; a file that is not there is a problem, one that is no YAML mapping a finding
+    of ``files``."""
     chart = spec.chart
     if spec.repo is None:
         local = folder / spec.chart
@@ -347,11 +391,16 @@ def _istio_chart(spec: IstioSpec, folder: Path, shown: str, problems: list[Probl
             )
         chart = str(local.resolve())
     values = []
+    team: list[TeamValues] = []
     for i, rel in enumerate(spec.values):
         p = folder / rel
         refused = _named_file(p, ("istio", "values", i), f"values file {rel!r}", shown)
         if refused is not None:
             problems.append(refused)
+        else:
+            read = _team_values(p, _shown(p, base), files)
+            if read is not None:
+                team.append(read)
         values.append(str(p.resolve()))
     return IstioChart(
         chart=chart,
@@ -360,7 +409,25 @@ def _istio_chart(spec: IstioSpec, folder: Path, shown: str, problems: list[Probl
         repo=spec.repo,
         version=spec.version,
         revision=spec.revision,
+        team_values=tuple(team),
+        install=spec.install,
     )
+
+
+def _team_values(path: Path, shown: str, files: YamlFiles) -> TeamValues | None:
+    """One of the team's Istio values files, read; None when it holds nothing (helm
+    reads an empty file as no values) or cannot be read (a finding of ``files``)."""
+    f = files.read(path, shown)
+    if f is None or f.data is None:
+        return None
+    if not isinstance(f.data, dict):
+        files.fail(
+            "wrong-type",
+            Loc(shown, 1, 1),
+            f"an Istio values file must be a mapping, not {type_name(f.data)}",
+        )
+        return None
+    return TeamValues(shown, f.data)
 
 
 def _shown(path: Path, base: Path) -> str:

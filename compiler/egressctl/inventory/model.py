@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# `acknowledge: {CODE: reason}`: warnings a team accepts for one entry, with the reason.
+Acknowledgements = tuple[tuple[str, str], ...]
 
 # Istio's protocol names (pkg/config/protocol/instance.go), keyed by their lowercase
 # spelling.  Istio parses them case-insensitively; we emit its canonical spelling.
@@ -52,6 +56,26 @@ class Resolution(str, enum.Enum):
 class Location(str, enum.Enum):
     MESH_EXTERNAL = "MESH_EXTERNAL"
     MESH_INTERNAL = "MESH_INTERNAL"
+
+
+class Part(str, enum.Enum):
+    """A part of the inventory that reading could not read as written (a located error
+    says why).  The model holds an empty value in its place (no hosts, no ports, the
+    default policy, capture of everything…); the rules that need the part are skipped and
+    the others still run, so that one run reports every problem.  A model with an unread
+    part never reaches the planner: its reading errors stop every command first."""
+
+    POLICY = "policy"
+    INCLUDE = "capture.include"
+    EXCLUDE = "capture.exclude"
+    SERVICES = "services"  # a service that could not be read at all (not a mapping…)
+    HOSTS = "hosts"
+    PORTS = "ports"
+    RESOLUTION = "resolution"  # as written, or inferred from unread hosts or addresses
+    LOCATION = "location"
+    ADDRESSES = "addresses"
+    ENDPOINTS = "endpoints"
+    EXPORT_TO = "exportTo"
 
 
 class TlsMode(str, enum.Enum):
@@ -113,6 +137,13 @@ class Service:
     reason: str | None = None
     ticket: str | None = None
     single_host: bool = False  # written as `host:` rather than `hosts:`
+    acknowledge: Acknowledgements = ()
+    unread: frozenset[Part] = frozenset()  # parts reading could not read
+
+    def was_read(self, *parts: Part) -> bool:
+        """Whether every one of ``parts`` was read as written (rules that need them may
+        judge them)."""
+        return self.unread.isdisjoint(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +152,7 @@ class Capture:
 
     include: tuple[IPNetwork, ...] | None = None
     exclude: tuple[IPNetwork, ...] = ()
+    acknowledge: Acknowledgements = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +169,33 @@ class Inventory:
     capture: Capture
     services: tuple[Service, ...]
     sources: tuple[str, ...] = ()
+    unread: frozenset[Part] = frozenset()  # of the inventory's own parts (policy, capture)
+
+    def was_read(self, *parts: Part) -> bool:
+        """Whether every one of ``parts`` of the inventory itself was read as written."""
+        return self.unread.isdisjoint(parts)
+
+    @property
+    def whole(self) -> bool:
+        """Whether reading read everything: the inventory's own parts and every service."""
+        return not self.unread and not any(s.unread for s in self.services)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamValues:
+    """One of the team's Istio values files as read (safely, like an inventory file): the
+    rules look for the keys that the compiled values replace."""
+
+    shown: str  # the name findings use (their positions come from this file)
+    data: Mapping[str, Any] = field(compare=False, repr=False)
+
+
+class IstioInstall(str, enum.Enum):
+    """How the Istio render reaches the cluster (`istio.install`)."""
+
+    TEMPLATE = "template"  # kubectl apply of `helm template`'s output (the seed's recipe)
+    HELM = "helm"  # `helm upgrade` of the team's Helm release
+    AUTO = "auto"  # helm when the release is in the cluster, else template (the default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +206,21 @@ class IstioChart:
     repo: str | None = None  # a chart repository URL (helm template --repo)
     version: str | None = None  # the chart version in that repository
     revision: str | None = None  # an Istio revision (ConfigMaps istio-REV, …); None: detect
+    team_values: tuple[TeamValues, ...] = ()  # ``values``, read (those that are mappings)
+    install: IstioInstall = IstioInstall.AUTO  # as the environment file says it
 
     def describe(self) -> str:
         if self.repo:
             return f"{self.chart} {self.version or '(latest)'} from {self.repo}"
         return self.chart
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    """How kubectl applies (`apply:` in the environment file, `deploy --server-side`)."""
+
+    server_side: bool = False  # kubectl apply --server-side --field-manager=egressctl
+    force_conflicts: bool = False  # take fields other managers own: only `--force-conflicts`
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,3 +234,4 @@ class Environment:
     inventory: Inventory
     cluster: ClusterRanges = ClusterRanges()
     kubeconfig: str | None = None
+    apply: ApplyOptions = ApplyOptions()

@@ -113,7 +113,9 @@ class Locator:
             shown, full = self._provider(p.path)
         pos = self.positions(shown)
         loc = pos.find(full, p.anchor) if pos else Loc(shown)
-        return Finding(p.code, p.severity, loc, format_path(p.path), p.message, p.hint)
+        return Finding(
+            p.code, p.severity, loc, format_path(p.path), p.message, p.hint, p.acknowledged
+        )
 
     def _provider(self, path: KeyPath) -> tuple[str, KeyPath]:
         """The layer that wrote ``path`` (the last that holds it, or its nearest

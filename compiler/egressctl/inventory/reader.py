@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from egressctl.errors import Anchor, KeyPath, Problem, error, warning
+from egressctl.errors import Anchor, KeyPath, Problem, Severity, error, warning
 from egressctl.inventory.model import IPNetwork
 
 
@@ -67,6 +67,15 @@ class Reader:
 
     def warn(self, code: str, path: KeyPath, message: str, hint: str = "") -> None:
         self.problems.append(warning(code, path, message, hint, layer=self.layer))
+
+    def mark(self) -> int:
+        """A point in the reading, to ask :meth:`erred_since` about."""
+        return len(self.problems)
+
+    def erred_since(self, mark: int) -> bool:
+        """Whether an error was reported since ``mark`` (what was read since then is not
+        what the file says: a part the rules must not judge)."""
+        return any(p.severity is Severity.ERROR for p in self.problems[mark:])
 
     def mapping(self, value: Any, path: KeyPath, what: str = "") -> dict[str, Any] | None:
         if not isinstance(value, dict):

@@ -7,21 +7,36 @@ rule has a stable code in :mod:`~egressctl.rules.catalogue`.
 
 from __future__ import annotations
 
+import dataclasses
+
 from egressctl.errors import Problem, warning
-from egressctl.inventory.model import Environment, Inventory, Policy
+from egressctl.inventory.model import ClusterRanges, Environment, Inventory, Part, Policy
+from egressctl.rules.acknowledge import acknowledge
 from egressctl.rules.capture import capture_rules, cluster_rules
 from egressctl.rules.cross import cross_rules
+from egressctl.rules.effective import NO_CLUSTER
 from egressctl.rules.entries import service_rules
+from egressctl.rules.lockdown import lockdown_rules
 
 
-def validate_inventory(inv: Inventory) -> list[Problem]:
-    """Every rule over an inventory read without errors."""
+def validate_inventory(inv: Inventory, cluster: ClusterRanges = NO_CLUSTER) -> list[Problem]:
+    """Every rule over an inventory (``cluster``: an environment's ranges, which tell
+    whether IPv6 is used), its acknowledgements applied.
+
+    An inventory read in part (:class:`~egressctl.inventory.model.Part`) is judged on what
+    was read, so that one run reports every problem: each entry's rules on the parts
+    they need, the rules across entries on what was read of each, the lockdown (the
+    effective policy) on the entries read whole, once the policy and capture are."""
     out: list[Problem] = []
     for svc in inv.services:
         out.extend(service_rules(svc))
     out.extend(cross_rules(inv))
-    out.extend(capture_rules(inv.capture))
-    if inv.policy is Policy.REGISTRY_ONLY and not inv.services:
+    out.extend(capture_rules(inv))
+    if (
+        inv.was_read(Part.POLICY, Part.SERVICES)
+        and inv.policy is Policy.REGISTRY_ONLY
+        and not inv.services
+    ):
         out.append(
             warning(
                 "registry-only-empty",
@@ -30,10 +45,18 @@ def validate_inventory(inv: Inventory) -> list[Problem]:
                 "add the external services pods need, or use ALLOW_ANY",
             )
         )
-    return out
+    if inv.was_read(Part.POLICY, Part.INCLUDE, Part.EXCLUDE):
+        whole = tuple(s for s in inv.services if not s.unread)
+        out.extend(lockdown_rules(dataclasses.replace(inv, services=whole), cluster))
+    marked = acknowledge(inv, out)
+    if inv.whole:
+        return marked
+    # Whether an acknowledgement is stale is judged on an inventory read whole: on one
+    # read in part, the rule it accepts may have been skipped.
+    return [p for p in marked if p.code != "acknowledge-unused"]
 
 
 def validate_environment(env: Environment) -> list[Problem]:
     """The rules an environment adds to its (valid) inventory: the cluster's own ranges
     stay captured."""
-    return cluster_rules(env.inventory.capture, env.cluster, env.file)
+    return cluster_rules(env.inventory, env.cluster, env.file)

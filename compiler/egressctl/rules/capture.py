@@ -1,18 +1,21 @@
 """Rules for the capture ranges: what the sidecar captures, and, given an environment's
-declared cluster ranges, that the cluster's own traffic stays captured.  Pure."""
+declared cluster ranges, that the cluster's own traffic stays captured.  Pure.  A list
+reading could not read (:class:`~egressctl.inventory.model.Part`) is not judged."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from egressctl.errors import Problem, error, warning
-from egressctl.inventory.model import Capture, ClusterRanges, IPNetwork
+from egressctl.inventory.model import ClusterRanges, Inventory, IPNetwork, Part
 
 
-def capture_rules(capture: Capture) -> Iterator[Problem]:
+def capture_rules(inv: Inventory) -> Iterator[Problem]:
     """Capture ranges that defeat the lockdown: none captured, everything excluded,
     exclusions that overlap inclusions."""
-    if capture.include is not None and not capture.include:
+    capture = inv.capture
+    include_read, exclude_read = inv.was_read(Part.INCLUDE), inv.was_read(Part.EXCLUDE)
+    if include_read and capture.include is not None and not capture.include:
         yield warning(
             "capture-none",
             ("capture", "include"),
@@ -20,7 +23,7 @@ def capture_rules(capture: Capture) -> Iterator[Problem]:
             "bypassed and the egress policy does not apply",
             "list the ranges to capture, or remove `include` to capture all",
         )
-    for i, net in enumerate(capture.exclude):
+    for i, net in enumerate(capture.exclude if exclude_read else ()):
         if net.prefixlen == 0:
             yield error(
                 "exclude-everything",
@@ -28,6 +31,8 @@ def capture_rules(capture: Capture) -> Iterator[Problem]:
                 f"excluding {net} takes every pod's outbound traffic out of the mesh",
                 "exclude only the ranges that must bypass the sidecar",
             )
+    if not (include_read and exclude_read):
+        return
     for i, inc in enumerate(capture.include or ()):
         for j, exc in enumerate(capture.exclude):
             if exc.prefixlen and inc.version == exc.version and inc.overlaps(exc):
@@ -40,9 +45,12 @@ def capture_rules(capture: Capture) -> Iterator[Problem]:
                 )
 
 
-def cluster_rules(capture: Capture, cluster: ClusterRanges, env_file: str) -> list[Problem]:
+def cluster_rules(inv: Inventory, cluster: ClusterRanges, env_file: str) -> list[Problem]:
     """The cluster's own pod and service ranges must stay captured."""
     out: list[Problem] = []
+    if not inv.was_read(Part.INCLUDE, Part.EXCLUDE):
+        return out
+    capture = inv.capture
     for key, nets in (("podCIDRs", cluster.pod_cidrs), ("serviceCIDRs", cluster.service_cidrs)):
         for i, net in enumerate(nets):
             if capture.include is not None and not _covered(net, capture.include):

@@ -19,6 +19,7 @@ class Rule:
     severity: Severity
     summary: str
     example: str
+    lenient: bool = False  # an error under REGISTRY_ONLY, a warning under ALLOW_ANY
 
 
 RULES: tuple[Rule, ...] = (
@@ -131,10 +132,31 @@ RULES: tuple[Rule, ...] = (
         "`istio: {chart: ./istiod, version: 1.28.0}`",
     ),
     Rule(
+        "istio-install-invalid",
+        ERROR,
+        "an `istio.install` that is not template, helm or auto",
+        "`install: kubectl`",
+    ),
+    Rule(
         "api-version-invalid",
         ERROR,
         "an unknown networking API version",
         "`networkingApiVersion: v2`",
+    ),
+    Rule(
+        "override-unknown-service",
+        ERROR,
+        "an environment file that removes or changes a service no inventory file defines "
+        "(did-you-mean); an override with `host` (or `hosts`) and `ports` adds a service",
+        "`egress: {services: {strpe: null}}`",
+    ),
+    Rule(
+        "istio-value-overridden",
+        WARNING,
+        "a key of the team's Istio values files that the compiled values replace "
+        "(`global`/`meshConfig` `outboundTrafficPolicy.mode`, `global.proxy` "
+        "`includeIPRanges`/`excludeIPRanges`), with both values",
+        "`meshConfig: {outboundTrafficPolicy: {mode: ALLOW_ANY}}`",
     ),
     # Values
     Rule("policy-invalid", ERROR, "policy other than ALLOW_ANY / REGISTRY_ONLY", "`policy: BLOCK`"),
@@ -162,6 +184,18 @@ RULES: tuple[Rule, ...] = (
         ERROR,
         "a host that is not a valid (wildcard) domain",
         "`a..com`, `a.*.com`, `x.123`",
+    ),
+    Rule(
+        "host-has-scheme",
+        ERROR,
+        "a URL written as a host (the hint gives the host and its port)",
+        "`host: https://api.stripe.com`",
+    ),
+    Rule(
+        "host-has-port",
+        ERROR,
+        "`host:port` written as a host (the hint gives the host and its port)",
+        "`host: api.stripe.com:443`",
     ),
     Rule("host-star", ERROR, "the bare host `*`", "`host: '*'`"),
     Rule(
@@ -341,6 +375,57 @@ RULES: tuple[Rule, ...] = (
         "an exclude range inside a declared cluster range",
         "`exclude: [10.244.1.0/24]` with podCIDRs 10.244.0.0/16",
     ),
+    # Holes in the lockdown (the effective policy)
+    Rule(
+        "policy-bypassed-by-capture",
+        ERROR,
+        "`capture.include` does not cover 0.0.0.0/0 (and ::/0 when IPv6 is used): external "
+        "traffic bypasses the sidecar and the policy (a warning under ALLOW_ANY; may be "
+        "acknowledged on `capture`)",
+        "`policy: REGISTRY_ONLY` + `include: [10.96.0.0/12]`",
+        lenient=True,
+    ),
+    Rule(
+        "entry-bypassed",
+        WARNING,
+        "an entry whose addresses all lie outside the capture (or inside `exclude`)",
+        "`addresses: [192.0.2.7]` + `include: [10.0.0.0/8]`",
+    ),
+    Rule(
+        "tcp-port-catch-all",
+        WARNING,
+        "a port neither HTTP nor TLS, resolution DNS (or STATIC), no `addresses`: every "
+        "connection on that port goes to this host",
+        "`host: github.com` + `22/tcp`",
+    ),
+    Rule(
+        "tcp-port-open",
+        ERROR,
+        "a port neither HTTP nor TLS, resolution NONE, no `addresses`: any destination on "
+        "that port passes (a warning under ALLOW_ANY)",
+        "`host: '*.rds.amazonaws.com'` + `5432/tcp`",
+        lenient=True,
+    ),
+    # Acknowledgements
+    Rule(
+        "acknowledge-unused",
+        WARNING,
+        "an acknowledgement of a code that is not reported for that entry",
+        "`acknowledge: {wildcard-public-suffix: …}` on `host: api.example.com`",
+    ),
+    Rule(
+        "acknowledge-error",
+        ERROR,
+        "an acknowledgement of an error (only `policy-bypassed-by-capture`, on `capture`, "
+        "may be acknowledged)",
+        "`acknowledge: {host-duplicate: …}`",
+    ),
+    Rule(
+        "acknowledge-no-reason",
+        ERROR,
+        "an acknowledgement with an empty reason",
+        "`acknowledge: {tcp-port-catch-all: ''}`",
+    ),
     # Rendered objects (`check --crds`)
     Rule(
         "crd-schema",
@@ -356,3 +441,4 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 RULE_CODES = frozenset(r.code for r in RULES)
+RULES_BY_CODE = {r.code: r for r in RULES}

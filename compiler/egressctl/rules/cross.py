@@ -1,12 +1,13 @@
 """Rules across services: what Istio merges, shadows or mixes up when two entries
-meet.  Pure."""
+meet.  Pure.  They run over what reading could read: a service whose ports could not
+be read still has its hosts compared, and so on."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from egressctl.errors import KeyPath, Problem, error, warning
-from egressctl.inventory.model import OPAQUE, Inventory, Resolution, Service
+from egressctl.inventory.model import OPAQUE, Inventory, Part, Resolution, Service
 from egressctl.rules.entries import host_path
 from egressctl.rules.hosts import covers
 
@@ -19,7 +20,7 @@ class _Wildcards:
         self.by_suffix: dict[str, list[tuple[str, Service]]] = {}
         self.partial: list[tuple[str, Service]] = []  # `*foo.com`: rare, scanned
         for svc in services:
-            for host in svc.hosts:
+            for host in svc.hosts:  # unread hosts are none
                 if host.startswith("*."):
                     self.by_suffix.setdefault(host[2:], []).append((host, svc))
                 elif host.startswith("*"):
@@ -46,7 +47,8 @@ def cross_rules(inv: Inventory) -> Iterator[Problem]:
     shared: dict[int, Service] = {}
     for svc in inv.services:
         base: KeyPath = ("services", svc.name)
-        for i, host in enumerate(svc.hosts):
+        ports_read = svc.was_read(Part.PORTS)
+        for i, host in enumerate(svc.hosts):  # unread hosts are none
             hpath = host_path(base, svc, i)
             first = owners.setdefault(host, svc)
             if first.name != svc.name:
@@ -57,7 +59,7 @@ def cross_rules(inv: Inventory) -> Iterator[Problem]:
                     "Istio merges or shadows such entries unpredictably",
                     "keep each host in one service and list all its ports there",
                 )
-            for j, port in enumerate(svc.ports):
+            for j, port in enumerate(svc.ports):  # unread ports are none
                 other = by_host_port.setdefault((host, port.number), (svc, port.protocol))
                 if other[0].name != svc.name and other[1] != port.protocol:
                     yield error(
@@ -77,6 +79,8 @@ def cross_rules(inv: Inventory) -> Iterator[Problem]:
                     f"service {wsvc.name!r}; Istio uses the more specific entry",
                     "make sure both entries agree on ports and protocols",
                 )
+                if not (ports_read and wsvc.was_read(Part.PORTS)):
+                    continue
                 wild_ports = {wp.number: wp.protocol for wp in wsvc.ports}
                 for j, port in enumerate(svc.ports):
                     theirs = wild_ports.get(port.number)
@@ -89,6 +93,8 @@ def cross_rules(inv: Inventory) -> Iterator[Problem]:
                             f"{wsvc.name!r}",
                             "one host and port can carry only one protocol",
                         )
+        if not svc.was_read(Part.PORTS, Part.ADDRESSES, Part.RESOLUTION):
+            continue
         if svc.addresses or svc.resolution not in (Resolution.DNS, Resolution.DNS_ROUND_ROBIN):
             continue
         for j, port in enumerate(svc.ports):

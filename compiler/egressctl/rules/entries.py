@@ -1,6 +1,9 @@
 """Rules for one service at a time: Istio's own (hosts, ports, addresses, endpoints,
 exportTo, TLS origination) and the API server's (annotation size).  Pure: model in,
-problems with key paths out."""
+problems with key paths out.
+
+A service may be read in part (:class:`~egressctl.inventory.model.Part`): each rule runs
+when the parts it needs were read, so one run reports every problem."""
 
 from __future__ import annotations
 
@@ -10,9 +13,17 @@ from collections.abc import Iterator
 
 from egressctl.errors import Anchor, KeyPath, Problem, error, warning
 from egressctl.inventory.arguments import namespace_problem
-from egressctl.inventory.model import HTTP_FAMILY, TLS_FAMILY, Port, Resolution, Service, TlsMode
+from egressctl.inventory.model import (
+    HTTP_FAMILY,
+    TLS_FAMILY,
+    Part,
+    Port,
+    Resolution,
+    Service,
+    TlsMode,
+)
 from egressctl.inventory.names import is_dns1123_label, is_ip
-from egressctl.rules.hosts import host_problem, public_suffix_wildcard
+from egressctl.rules.hosts import UrlAsHost, host_problem, public_suffix_wildcard, url_as_host
 
 
 def service_rules(svc: Service) -> Iterator[Problem]:
@@ -28,11 +39,16 @@ def service_rules(svc: Service) -> Iterator[Problem]:
             f"{suggestion or 'api-example'}",
             anchor=Anchor.KEY,
         )
-    yield from _host_rules(svc, base)
-    yield from _port_rules(svc, base)
-    yield from _address_rules(svc, base)
-    yield from _endpoint_rules(svc, base)
-    yield from _export_rules(svc.export_to, (*base, "exportTo"), allow_tilde=True)
+    if svc.was_read(Part.HOSTS):
+        yield from _host_rules(svc, base)
+    if svc.was_read(Part.PORTS):
+        yield from _port_rules(svc, base)
+    if svc.was_read(Part.ADDRESSES):
+        yield from _address_rules(svc, base)
+    if svc.was_read(Part.ENDPOINTS, Part.RESOLUTION):
+        yield from _endpoint_rules(svc, base)
+    if svc.was_read(Part.EXPORT_TO):
+        yield from _export_rules(svc.export_to, (*base, "exportTo"), allow_tilde=True)
     yield from _annotation_rules(svc, base)
 
 
@@ -66,7 +82,10 @@ def _host_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
     for i, host in enumerate(svc.hosts):
         path = host_path(base, svc, i)
         problem = host_problem(host)
-        if host == "*":
+        url = url_as_host(host) if problem else None
+        if url is not None:
+            yield _url_as_host(svc, path, host, url)
+        elif host == "*":
             yield error(
                 "host-star",
                 path,
@@ -76,8 +95,10 @@ def _host_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
         elif problem:
             yield error("host-invalid", path, f"{host!r}: {problem}")
         elif "*" in host:
-            if svc.resolution in (Resolution.DNS, Resolution.DNS_ROUND_ROBIN) and (
-                not svc.endpoints
+            if (
+                svc.was_read(Part.RESOLUTION, Part.ENDPOINTS)
+                and svc.resolution in (Resolution.DNS, Resolution.DNS_ROUND_ROBIN)
+                and not svc.endpoints
             ):
                 yield error(
                     "wildcard-with-dns",
@@ -104,6 +125,33 @@ def _host_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
         if host in seen:
             yield error("host-repeated", path, f"host {host!r} is listed twice")
         seen.add(host)
+
+
+def _url_as_host(svc: Service, path: KeyPath, host: str, url: UrlAsHost) -> Problem:
+    """`host-has-scheme` / `host-has-port`, with the spelling that was meant as hint."""
+    name = f"'{url.host}'" if url.host.startswith("*") else url.host
+    hint = f"write `host: {name}`" if svc.single_host else f"write `{name}` in `hosts`"
+    listed = svc.was_read(Part.PORTS) and any(p.number == url.port for p in svc.ports)
+    if url.port is not None and listed:
+        hint += f" (port {url.port} is already listed under `ports:`)"
+    elif url.port is not None and url.protocol is not None:
+        hint += f" and `ports: [{url.port}/{url.protocol}]`"
+    elif url.port is not None:
+        hint += f" and `ports: [{url.port}/tcp]` (or the protocol it speaks: tls, http …)"
+    if url.scheme is not None:
+        return error(
+            "host-has-scheme",
+            path,
+            f"{host!r} is a URL, not a host: a host is the name alone, without "
+            f"`{url.scheme}://`, port or path",
+            hint,
+        )
+    return error(
+        "host-has-port",
+        path,
+        f"{host!r} holds a port: a host is the name alone, and ports go under `ports:`",
+        hint,
+    )
 
 
 def host_path(base: KeyPath, svc: Service, i: int) -> KeyPath:
@@ -147,7 +195,11 @@ def _port_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
             )
         if port.originate is not None:
             yield from _origination_rules(svc, port, path)
-    if len(svc.hosts) > 1 and svc.resolution is not Resolution.NONE:
+    if (
+        svc.was_read(Part.HOSTS, Part.RESOLUTION)
+        and len(svc.hosts) > 1
+        and svc.resolution is not Resolution.NONE
+    ):
         for i, port in enumerate(svc.ports):
             if port.protocol not in HTTP_FAMILY | TLS_FAMILY:
                 yield error(
@@ -172,7 +224,7 @@ def _origination_rules(svc: Service, port: Port, path: KeyPath) -> Iterator[Prob
             f"port {port.number} is already {port.protocol}: the app speaks TLS itself",
             "originate TLS on the plain HTTP port the app uses, e.g. 80/http",
         )
-    if len(svc.hosts) != 1 or "*" in svc.hosts[0]:
+    if svc.was_read(Part.HOSTS) and (len(svc.hosts) != 1 or "*" in svc.hosts[0]):
         yield error(
             "originate-host",
             opath,
@@ -208,7 +260,11 @@ def _address_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
             yield error("address-invalid", path, f"{addr!r} is not an IP address or CIDR")
             continue
         is_range = "/" in addr and net.num_addresses > 1
-        if is_range and svc.resolution not in (Resolution.NONE, Resolution.STATIC):
+        if (
+            is_range
+            and svc.was_read(Part.RESOLUTION)
+            and svc.resolution not in (Resolution.NONE, Resolution.STATIC)
+        ):
             yield error(
                 "address-cidr-resolution",
                 path,
@@ -240,7 +296,7 @@ def _endpoint_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
             f"DNS_ROUND_ROBIN allows at most one endpoint, not {len(eps)}",
             "use resolution DNS for several endpoints",
         )
-    port_names = {p.name for p in svc.ports}
+    port_names = {p.name for p in svc.ports} if svc.was_read(Part.PORTS) else None
     for i, ep in enumerate(eps):
         path = (*base, "endpoints", i)
         if svc.resolution is Resolution.STATIC and not is_ip(ep.address):
@@ -259,7 +315,7 @@ def _endpoint_rules(svc: Service, base: KeyPath) -> Iterator[Problem]:
                 f"endpoint {ep.address!r} must be an IP address or an FQDN",
             )
         for name, _ in ep.ports:
-            if name not in port_names:
+            if port_names is not None and name not in port_names:
                 yield error(
                     "endpoint-port-unknown",
                     (*path, "ports", name),

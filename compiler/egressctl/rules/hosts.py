@@ -3,6 +3,10 @@ a wildcard covers, and which wildcards are as broad as a public suffix.  Pure.""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
+from egressctl.inventory.model import DEFAULT_PROTOCOL_BY_PORT, PROTOCOLS
 from egressctl.inventory.names import is_dns1123_label
 
 # Suffixes under which anyone can register names: a wildcard this broad lets pods reach
@@ -68,3 +72,46 @@ def public_suffix_wildcard(host: str) -> str | None:
     if "." not in rest or rest in PUBLIC_SUFFIXES:
         return rest
     return None
+
+
+# ---------------------------------------------------------------------------
+# A URL or host:port written where a host name belongs
+
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_SCHEME_PORTS = {"http": 80, "https": 443}
+_PORT_DIGITS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class UrlAsHost:
+    """A host written as a URL (``https://api.stripe.com``) or as ``host:port``: the host
+    name alone, and the port (and protocol) the spelling implies."""
+
+    host: str
+    scheme: str | None  # None: `host:port` without a scheme
+    port: int | None  # written, or implied by the scheme (http 80, https 443)
+    protocol: str | None  # implied by the scheme or the port (lowercase), None: unknown
+
+
+def url_as_host(text: str) -> UrlAsHost | None:
+    """What ``text`` says when it is a URL or ``host:port`` rather than a host name, or
+    None when it is neither (a plain, or invalid, host)."""
+    scheme: str | None = None
+    rest = text
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        if not _SCHEME.fullmatch(scheme):
+            return None
+        rest = re.split(r"[/?#]", rest, maxsplit=1)[0].rsplit("@", 1)[-1]
+    port: int | None = None
+    name, colon, number = rest.partition(":")
+    if colon and number.isascii() and number.isdigit() and len(number) <= _PORT_DIGITS and name:
+        rest, port = name, int(number)
+    elif scheme is None:
+        return None
+    if scheme is not None and port is None:
+        port = _SCHEME_PORTS.get(scheme)
+    protocol = scheme if scheme in PROTOCOLS else None
+    if protocol is None and port is not None and port in DEFAULT_PROTOCOL_BY_PORT:
+        protocol = DEFAULT_PROTOCOL_BY_PORT[port].lower()
+    return UrlAsHost(host=rest, scheme=scheme, port=port, protocol=protocol)

@@ -13,8 +13,17 @@ from typing import Any
 
 from egressctl.inventory import keys
 from egressctl.inventory.arguments import HELM_RELEASE_MAX
-from egressctl.inventory.model import API_VERSIONS, PROTOCOLS, Location, Policy, Resolution, TlsMode
+from egressctl.inventory.model import (
+    API_VERSIONS,
+    PROTOCOLS,
+    IstioInstall,
+    Location,
+    Policy,
+    Resolution,
+    TlsMode,
+)
 from egressctl.inventory.names import DNS_LABEL, DNS_LABEL_MAX, DNS_SUBDOMAIN
+from egressctl.rules.catalogue import RULES_BY_CODE
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 _NAME = f"^{DNS_LABEL}$"
@@ -72,6 +81,37 @@ def _string_map(description: str) -> dict[str, Any]:
 
 def _port_number(description: str = "A port number.") -> dict[str, Any]:
     return {"type": "integer", "minimum": 1, "maximum": 65535, "description": description}
+
+
+# The warnings each kind of entry reports, which editors offer under `acknowledge:`
+# (any other code is left to `check`: `acknowledge-unused` or `acknowledge-error`).
+ACKNOWLEDGEABLE = {
+    "a service": (
+        "entry-bypassed",
+        "host-partial-wildcard",
+        "port-443-plaintext",
+        "port-80-tls",
+        "tcp-port-catch-all",
+        "tcp-port-open",
+        "wildcard-covers",
+        "wildcard-public-suffix",
+    ),
+    "the capture": ("capture-none", "capture-overlap", "policy-bypassed-by-capture"),
+}
+
+
+def _acknowledge(where: str) -> dict[str, Any]:
+    """`acknowledge: {CODE: reason}` on ``where`` (a key of :data:`ACKNOWLEDGEABLE`)."""
+    return {
+        "type": "object",
+        "description": f"Warnings accepted for {where}, each with its reason: CODE: why.",
+        "propertyNames": {"pattern": "^[a-z0-9-]+$"},
+        "properties": {
+            code: {"type": "string", "minLength": 1, "description": RULES_BY_CODE[code].summary}
+            for code in ACKNOWLEDGEABLE[where]
+        },
+        "additionalProperties": {"type": "string", "minLength": 1},
+    }
 
 
 def inventory_schema() -> dict[str, Any]:
@@ -161,6 +201,7 @@ def inventory_schema() -> dict[str, Any]:
             "owner": {"type": "string", "description": "Who owns this entry (audit)."},
             "reason": {"type": "string", "description": "Why pods need it (audit)."},
             "ticket": {"type": "string", "description": "Change ticket (audit)."},
+            "acknowledge": _acknowledge("a service"),
         },
         keys.SERVICE_KEYS,
         oneOf=[{"required": ["host"]}, {"required": ["hosts"]}],
@@ -178,6 +219,7 @@ def inventory_schema() -> dict[str, Any]:
                     {
                         "include": _strings("CIDRs the sidecar captures (default: all)."),
                         "exclude": _strings("CIDRs that bypass the sidecar."),
+                        "acknowledge": _acknowledge("the capture"),
                     },
                     keys.CAPTURE_KEYS,
                 ),
@@ -251,6 +293,12 @@ def env_schema() -> dict[str, Any]:
                             "description": "The chart version (or range) in `repo`.",
                         },
                         "release": _label("Default istiod.", _RELEASE, HELM_RELEASE_MAX),
+                        "install": _enum_ci(
+                            [i.value for i in IstioInstall],
+                            "template: kubectl apply of the render; helm: `helm upgrade` of "
+                            "the release; auto (default): helm when the release is in the "
+                            "cluster, else template.",
+                        ),
                         "revision": _label(
                             "Istio revision (ConfigMaps istio-REV); default: found in the render."
                         ),
@@ -269,6 +317,16 @@ def env_schema() -> dict[str, Any]:
                     "description": "kubeconfig file, relative to this file "
                     "(default: $KUBECONFIG, then ~/.kube/config).",
                 },
+                "apply": _strict(
+                    {
+                        "serverSide": {
+                            "type": "boolean",
+                            "description": "kubectl apply --server-side "
+                            "--field-manager=egressctl (default false).",
+                        },
+                    },
+                    keys.APPLY_KEYS,
+                ),
                 "egress": overrides,
                 "cluster": _strict(
                     {

@@ -1,0 +1,172 @@
+"""What the commands print: stderr lines for people, versioned JSON envelopes for
+scripts, and the grouped `check` report."""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from egressctl.errors import EgressError, Finding, InventoryError, Severity
+
+JSON_SCHEMA_VERSION = 1
+
+
+class Output(str, enum.Enum):
+    human = "human"
+    json = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """How the running command reports: its name and its output format."""
+
+    command: str = ""
+    output: Output = Output.human
+
+
+_mode: contextvars.ContextVar[Mode | None] = contextvars.ContextVar("egressctl_mode", default=None)
+
+
+def use(command: str, output: Output = Output.human) -> None:
+    """Declare, at the start of a command, how its errors are reported."""
+    _mode.set(Mode(command, output))
+
+
+def err(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def show_warnings(findings: list[Finding]) -> None:
+    for f in findings:
+        err(f.format())
+
+
+def report_error(exc: EgressError) -> None:
+    """An error as the running command reports it: the JSON envelope on stdout when the
+    command speaks JSON, and the message lines on stderr always."""
+    mode = _mode.get() or Mode()
+    if mode.output is Output.json:
+        findings = list(exc.findings) if isinstance(exc, InventoryError) else []
+        typer.echo(envelope(mode.command, False, None, findings, error=str(exc)))
+    for line in exc.lines():
+        err(line)
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "severity": f.severity.value,
+        "file": f.loc.file,
+        "line": f.loc.line,
+        "column": f.loc.col,
+        "path": f.path,
+        "message": f.message,
+        "hint": f.hint,
+        "acknowledged": f.acknowledged,
+    }
+
+
+def envelope(
+    command: str,
+    ok: bool,
+    data: Any,
+    findings: list[Finding],
+    error: str | None = None,
+) -> str:
+    doc: dict[str, Any] = {
+        "egressctlOutputVersion": JSON_SCHEMA_VERSION,
+        "command": command,
+        "ok": ok,
+        "data": data,
+        "findings": [finding_json(f) for f in findings],
+    }
+    if error is not None:
+        doc["error"] = error
+    return json.dumps(doc, indent=2, sort_keys=True)
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    return {
+        "errors": errors,
+        "warnings": len(findings) - errors,
+        "files": len({f.loc.file for f in findings}),
+    }
+
+
+def grouped(findings: list[Finding]) -> list[str]:
+    """Findings grouped by file, each group headed by its counts, then a total line."""
+    lines: list[str] = []
+    by_file: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_file.setdefault(f.loc.file, []).append(f)
+    for name, group in by_file.items():
+        c = counts(group)
+        lines.append(
+            f"== {name or '(no file)'}: {plural(c['errors'], 'error')}, "
+            f"{plural(c['warnings'], 'warning')}"
+        )
+        lines.extend(f.format() for f in group)
+    c = counts(findings)
+    lines.append(
+        f"{plural(c['errors'], 'error')}, {plural(c['warnings'], 'warning')} "
+        f"in {plural(c['files'], 'file')}"
+        if findings
+        else "ok: no problems found"
+    )
+    return lines
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def print_summary(s: dict[str, Any], written: list[Path], env_file: str) -> None:
+    """The render summary, for people (stderr)."""
+
+    def kinds(c: dict[str, int] | None) -> str:
+        if not c:
+            return "none"
+        return ", ".join(f"{k} {v}" for k, v in c.items())
+
+    err(f"rendered {s['environment']} ({env_file}):")
+    for p in written:
+        err(f"  wrote   {p}")
+    err(f"  policy  {s['policy']}")
+    err(
+        f"  capture include {s['includeIPRanges'] or '(none)'}; "
+        f"exclude {s['excludeIPRanges'] or '(none)'}"
+    )
+    verdicts = [
+        f"{e['destination']}{'' if e['port'] is None else ':' + str(e['port'])} {e['verdict']}"
+        for e in s["effectivePolicy"]
+    ]
+    err(f"  effective policy: {'; '.join(verdicts)}")
+    err(
+        f"  egress  {kinds(s['egressObjects'])} ({s['networkingApiVersion']}: "
+        f"{s['networkingApiVersionReason']})"
+    )
+    chart = s["istioChart"]
+    if s["istioObjects"] is None:
+        err(f"  istio   not rendered: no istio.chart in {env_file}")
+    else:
+        rev = f", revision {chart['revision']}" if chart["revision"] else ""
+        err(
+            f"  istio   {kinds(s['istioObjects'])} ({chart['generation']} chart "
+            f"{chart['name']} {chart['version']}{rev})"
+        )
+        err(
+            f"  verified: ConfigMaps {' and '.join(chart['verified'])} carry the policy "
+            "and capture ranges above"
+        )
