@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -158,7 +159,11 @@ def kubectl_stub(folder: Path) -> Path:
     its site packages (it needs none; it starts faster)."""
     folder.mkdir(parents=True)
     stub = folder / "kubectl"
-    stub.write_text(f"#!{sys.executable} -S\n" + (REPO / "bench" / "kubectl.py").read_text())
+    # sh, not a `#!` line to this Python: a #! line cannot hold a path with spaces.
+    code = REPO / "bench" / "kubectl.py"
+    stub.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -S {shlex.quote(str(code))} "$@"\n'
+    )
     stub.chmod(0o755)
     return folder
 

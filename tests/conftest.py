@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
@@ -127,6 +128,20 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "values").mkdir()
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def python_tool(path: Path, source: str) -> Path:
+    """An executable ``path`` that runs Python ``source`` with this interpreter.  A
+    `#!` line cannot hold a path with spaces (a checkout in `/tmp/fresh batch/…`), so
+    ``path`` is a small sh script that execs this Python on ``source`` kept beside it."""
+    code = path.parent / f".{path.name}.py"
+    code.write_text(source, encoding="utf-8")
+    path.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(code))} "$@"\n',
+        encoding="utf-8",
+    )
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
 
 
 def write(path: Path, text: str) -> Path:
@@ -489,9 +504,7 @@ def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm4: str) -> Iter
     fakebin.mkdir()
     for name in ("kubectl", "helm"):
         source = (REPO / "tests" / "fakebin" / f"{name}.py").read_text(encoding="utf-8")
-        script = fakebin / name
-        script.write_text(f"#!{sys.executable}\n{source}", encoding="utf-8")
-        script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        python_tool(fakebin / name, source)
     fake = FakeKubectl(tmp_path)
     monkeypatch.setenv("PATH", str(fakebin))
     monkeypatch.setenv("FAKE_KUBECTL_LOG", str(fake.log))

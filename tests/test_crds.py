@@ -7,7 +7,6 @@ import datetime
 import functools
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import yaml
 from egressctl.cluster.crds import crds_from_cluster
 from egressctl.crd import CrdProblem, CrdSet, celrules
 from egressctl.errors import ToolError, UsageError
-from tests.conftest import CRDS
+from tests.conftest import CRDS, python_tool
 
 needs_crds = pytest.mark.skipif(not CRDS.is_file(), reason=f"Istio CRDs not found at {CRDS}")
 
@@ -752,17 +751,14 @@ def test_from_file_missing(tmp_path: Path) -> None:
 @pytest.fixture
 def fake_kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A ``kubectl`` that records its argv and prints ``tmp_path/out.json``."""
-    script = tmp_path / "kubectl"
-    script.write_text(
-        f"#!{sys.executable}\n"
+    python_tool(
+        tmp_path / "kubectl",
         "import pathlib, sys\n"
         "here = pathlib.Path(__file__).parent\n"
         "(here / 'argv.json').write_text(__import__('json').dumps(sys.argv[1:]))\n"
         "sys.stdout.write((here / 'out.json').read_text())\n"
         "sys.exit(int((here / 'code').read_text()) if (here / 'code').exists() else 0)\n",
-        encoding="utf-8",
     )
-    script.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     return tmp_path
 

@@ -76,6 +76,7 @@ def test_allowed_by_url(tmp_path: Path, inv: Path) -> None:
         pytest.param(["169.254.169.254", "--port", "80"], "bypass", 0, id="excluded"),
         pytest.param(["10.30.2.11", "--port", "9092"], "allowed", 0, id="by-address"),
         pytest.param(["user@api.stripe.com"], None, 3, id="userinfo-is-bad-input"),
+        pytest.param(["api.stripe.com", "--port", "99999"], None, 3, id="port-out-of-range"),
         pytest.param(["gitlab.com:22"], "catch-all", 1, id="port-wide-listener"),
     ],
 )

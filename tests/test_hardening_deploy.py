@@ -692,3 +692,26 @@ def test_every_kubectl_argv_puts_positionals_after_double_dash(
         if verb in ("get", "delete", "rollout"):
             assert "--" in argv and argv.index("--") < len(argv) - 1, argv
     assert {"get", "apply", "diff", "delete", "rollout"} <= seen
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_a_lock_that_is_not_a_regular_file_is_refused_and_its_target_untouched(
+    tmp_path: Path, kind: str
+) -> None:
+    """A symlink committed as build/ENV/.deploy.lock must not make egressctl truncate
+    what it points at (nor a FIFO block it)."""
+    from egressctl.cluster.lock import LOCK_FILE, deploy_lock
+    from egressctl.errors import UsageError
+
+    out = tmp_path / "build" / "dev"
+    out.mkdir(parents=True)
+    precious = tmp_path / "precious"
+    precious.write_text("keep me\n", encoding="utf-8")
+    if kind == "symlink":
+        (out / LOCK_FILE).symlink_to(precious)
+    else:
+        os.mkfifo(out / LOCK_FILE)
+    with pytest.raises(UsageError) as exc, deploy_lock(out, "dev"):
+        pass
+    assert "deploy lock" in str(exc.value)
+    assert precious.read_text(encoding="utf-8") == "keep me\n"

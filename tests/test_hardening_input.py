@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from egressctl.files import FileTooLarge, read_bounded
-from tests.conftest import MINI_ISTIO, SEED, EnvFile, write
+from tests.conftest import MINI_ISTIO, SEED, EnvFile, python_tool, write
 
 SUMMARY_1 = "1 error in the input; nothing was written or applied"
 
@@ -650,9 +650,7 @@ time.sleep(60)
 
 
 def test_sigterm_is_handled_like_ctrl_c(project: Path, env_file: EnvFile, tmp_path: Path) -> None:
-    helm = tmp_path / "helm"
-    helm.write_text(f"#!{sys.executable}\n{FAKE_HELM}", encoding="utf-8")
-    helm.chmod(0o755)
+    helm = python_tool(tmp_path / "helm", FAKE_HELM)
     state = tmp_path / "helm-state.json"
     env_file()
     proc = subprocess.Popen(

