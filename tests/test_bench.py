@@ -91,14 +91,14 @@ def test_make_bench_smoke_run(helm4: str) -> None:
     assert all(len(r) == 14 for r in rows)
     second = lines.index("") + 1
     assert lines[second].split() == [
-        *("services", "render", "parts", "ratio", "istio2"),
+        *("services", "render", "cenv", "chenv", "istio2", "parts", "ratio"),
         *("deploy0", "ratio", "calls", "deployN", "ratio", "calls"),
     ]
     path = [line.split() for line in lines[second + 2 : second + 4]]
     assert [r[0] for r in path] == ["30", "60"]
-    assert all(len(r) == 11 for r in path)
+    assert all(len(r) == 13 for r in path)
     # kubectl calls per deploy: the same at both sizes, and on both clusters
-    assert len({(r[7], r[10]) for r in path}) == 1, path
+    assert len({(r[9], r[12]) for r in path}) == 1, path
     assert re.search(
         r"time per service, 60 vs 30 services \(1\.00 = linear\): compile ", proc.stdout
     )

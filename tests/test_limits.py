@@ -155,6 +155,11 @@ CASES = [
     pytest.param(
         {"kind": "ConfigMap", "metadata": "not a map", "data": ["odd"]}, [], id="odd-shapes"
     ),
+    pytest.param(  # not a string (the API server refuses it anyway): measured, no crash
+        obj(labels={"a": ["v"] * 40}),
+        [(Limit.LABEL_VALUE, "metadata.labels[a]", 200, 63)],
+        id="label-value-not-a-string",
+    ),
 ]
 
 

@@ -100,7 +100,11 @@ class Reader:
             return None
         lines = self._lines
         root: dict[str, Any] = {}
-        # Open collections, innermost last: (indent of their entries, the collection).
+        seen = False
+        # The collection the current line belongs to (the indent of its entries, whether
+        # it is a sequence), and the ones around it, innermost last.
+        cur: Any = root
+        cur_indent, cur_list = 0, False
         stack: list[tuple[int, Any]] = []
         pending: tuple[dict[str, Any], str, int] | None = None  # `key:` awaiting its block
         for raw in text.split("\n"):
@@ -114,10 +118,10 @@ class Reader:
                 if parsed is None:
                     return None
             indent, dash, key, value = parsed
-            if not stack:
+            if not seen:
                 if indent or dash or key is None:
                     return None  # not a block mapping at column 0
-                stack.append((0, root))
+                seen = True
             if pending is not None:
                 parent, pkey, pindent = pending
                 pending = None
@@ -129,40 +133,42 @@ class Reader:
                 else:
                     return None  # `key:` with nothing under it: a null
                 parent[pkey] = block
-                stack.append((indent, block))
+                stack.append((cur_indent, cur))
+                cur, cur_indent, cur_list = block, indent, dash
             else:
-                while stack[-1][0] > indent or (
-                    not dash and stack[-1][0] == indent and type(stack[-1][1]) is list
-                ):
-                    stack.pop()
+                while cur_indent > indent or (cur_list and not dash and cur_indent == indent):
                     if not stack:
                         return None
-                if stack[-1][0] != indent:
+                    cur_indent, cur = stack.pop()
+                    cur_list = type(cur) is list
+                if cur_indent != indent:
                     return None
-            top = stack[-1][1]
             if dash:
-                if type(top) is not list:
+                if not cur_list:
                     return None
                 if key is None:
-                    top.append(_fresh(value))
+                    cur.append(_fresh(value))
                     continue
                 item: dict[str, Any] = {}
-                top.append(item)
-                indent += 2
-                stack.append((indent, item))
-                top = item
-            elif type(top) is not dict or key is None:
+                cur.append(item)
+                stack.append((cur_indent, cur))
+                cur, cur_indent, cur_list = item, indent + 2, False
+            elif cur_list or key is None:
                 return None
-            if key in top:
+            if key in cur:
                 return None  # a duplicate key: PyYAML keeps the last one
             if value is _PENDING:
-                top[key] = None
-                pending = (top, key, indent)
+                cur[key] = None
+                pending = (cur, key, cur_indent)
+            elif value is _MAP:
+                cur[key] = {}
+            elif value is _LIST:
+                cur[key] = []
             else:
-                top[key] = _fresh(value)
+                cur[key] = value
         if pending is not None:
             return None
-        return [root] if stack else []
+        return [root] if seen else []
 
 
 def _fresh(value: Any) -> Any:

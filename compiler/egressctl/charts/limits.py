@@ -92,8 +92,9 @@ def violations(objects: Iterable[Sourced]) -> list[Violation]:
     """Every limit every object breaks, in render order (per object: data, object size,
     name, namespace, labels, annotations)."""
     out: list[Violation] = []
+    fine: set[tuple[object, object]] = set()  # labels already found within the limits
     for item in objects:
-        out += _object_violations(item)
+        out += _object_violations(item, fine)
     return out
 
 
@@ -108,7 +109,7 @@ def check_limits(objects: Iterable[Sourced], *, render: str) -> None:
         )
 
 
-def _object_violations(item: Sourced) -> list[Violation]:
+def _object_violations(item: Sourced, fine: set[tuple[object, object]]) -> list[Violation]:
     obj = item.obj
     meta = _map(obj.get("metadata"))
     kind = str(obj.get("kind"))
@@ -134,11 +135,17 @@ def _object_violations(item: Sourced) -> list[Violation]:
     if ns is not None:
         over(Limit.NAMESPACE, "metadata.namespace", _size(ns), DNS_LABEL_MAX, "a DNS label")
     for key, value in _map(meta.get("labels")).items():
+        plain = isinstance(value, str | int | bool | None)  # hashable
+        if plain and (key, value) in fine:  # a chart's objects carry the same few labels
+            continue
+        before = len(out)
         field = f"metadata.labels[{key}]"
         prefix, _, label = str(key).rpartition("/")
         over(Limit.LABEL_KEY, field, _size(prefix), LABEL_PREFIX_MAX, "a label key's prefix")
         over(Limit.LABEL_KEY, field, _size(label), DNS_LABEL_MAX, "a label key's name")
         over(Limit.LABEL_VALUE, field, _size(_text(value)), LABEL_VALUE_MAX, "a label value")
+        if plain and len(out) == before:
+            fine.add((key, value))
     annotations = _map(meta.get("annotations"))
     total = sum(_size(str(k)) + _size(_text(v)) for k, v in annotations.items())
     over(Limit.ANNOTATIONS, "metadata.annotations", total, ANNOTATIONS_MAX, "256 KiB in all")

@@ -8,6 +8,7 @@ it hands over."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,13 @@ def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> R
     )
 
 
+def _egress_kinds(r: Rendered) -> dict[str, int]:
+    """Objects per kind of chart/'s render: from the objects render read, when it did."""
+    if r.egress_parsed is None:
+        return kind_counts(r.egress)
+    return dict(sorted(Counter(str(o.get("kind")) for o in r.egress_parsed).items()))
+
+
 def summary(r: Rendered) -> dict[str, Any]:
     """What a person (or a script, as JSON) wants to know about one render."""
     v = r.verified
@@ -212,7 +220,7 @@ def summary(r: Rendered) -> dict[str, Any]:
             {"destination": a.destination, "port": a.port, "verdict": a.verdict.value}
             for a in EffectivePolicy.of(r.env).table()
         ],
-        "egressObjects": kind_counts(r.egress),
+        "egressObjects": _egress_kinds(r),
         "istioObjects": None if r.istio is None else kind_counts(r.istio),
         "istioChart": None
         if r.istio_chart is None

@@ -350,6 +350,19 @@ class EffectivePolicy:
             for p in svc.ports:
                 if is_port_wide(svc, p):
                     self._port_wide.setdefault(p.number, []).extend((h, svc) for h in svc.hosts)
+        # Indexes, so that a question costs the wildcards, not the whole inventory.
+        self._exact: dict[str, list[tuple[str, Service]]] = {}
+        self._wild: list[tuple[str, Service]] = []
+        for host, svc in self._hosts:
+            if host.startswith("*"):
+                self._wild.append((host, svc))
+            else:
+                self._exact.setdefault(host, []).append((host, svc))
+        self._holders: dict[int, Service] = {
+            port: min(holders, key=lambda hs: (hs[0], hs[1].name))[1]
+            for port, holders in self._port_wide.items()
+            if holders
+        }
 
     @classmethod
     def of(cls, env: Environment) -> EffectivePolicy:
@@ -369,8 +382,7 @@ class EffectivePolicy:
 
     def port_wide_listener(self, port: int) -> Service | None:
         """The entry that holds ``0.0.0.0:port``, if any (the first by host name)."""
-        holders = self._port_wide.get(port)
-        return min(holders, key=lambda hs: (hs[0], hs[1].name))[1] if holders else None
+        return self._holders.get(port)
 
     def hosts(self) -> list[str]:
         return sorted({h for h, _ in self._hosts})
@@ -379,8 +391,11 @@ class EffectivePolicy:
 
     def _entries_for(self, host: str) -> list[Service]:
         found = [
+            (_specificity(pattern), svc.name, svc) for pattern, svc in self._exact.get(host, ())
+        ]
+        found += [
             (_specificity(pattern), svc.name, svc)
-            for pattern, svc in self._hosts
+            for pattern, svc in self._wild
             if pattern == host or covers(pattern, host)
         ]
         out: list[Service] = []
