@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
+import http.server
 import json
 import os
 import re
@@ -11,6 +14,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +26,7 @@ from typer.testing import CliRunner
 
 from egressctl.charts.helm import helm_version
 from egressctl.cli import app
+from egressctl.runners import run
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "chart"
@@ -142,6 +147,26 @@ def python_tool(path: Path, source: str) -> Path:
     )
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return path
+
+
+@contextlib.contextmanager
+def serve_chart_repo(tmp_path: Path, helm: str) -> Iterator[str]:
+    """A real Helm chart repository holding the istiod stand-in, served on 127.0.0.1
+    while the block runs; yields its URL."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    run([helm, "package", MINI_ISTIO, "--destination", repo], step="helm package")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(repo))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    run([helm, "repo", "index", repo, "--url", url], step="helm repo index")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def write(path: Path, text: str) -> Path:

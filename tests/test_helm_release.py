@@ -8,10 +8,7 @@ cluster); `helm template` is the real helm 4."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,8 +29,7 @@ from egressctl.inventory.model import (
     IstioInstall,
     Policy,
 )
-from egressctl.runners import run
-from tests.conftest import MINI_ISTIO, SEED, EnvFile, FakeKubectl, load_all, write
+from tests.conftest import MINI_ISTIO, SEED, EnvFile, FakeKubectl, load_all, serve_chart_repo, write
 
 ISTIO_SYSTEM = "istio-system"
 LOOSE = SEED.replace("REGISTRY_ONLY", "ALLOW_ANY")
@@ -129,20 +125,8 @@ def test_auto_finds_the_release_and_upgrades_it_with_helm(
 @pytest.fixture
 def chart_repo(tmp_path: Path, helm4: str) -> Iterator[str]:
     """A real Helm chart repository holding the istiod stand-in 1.28.0, on 127.0.0.1."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    run([helm4, "package", MINI_ISTIO, "--destination", repo], step="helm package")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(repo))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    run([helm4, "repo", "index", repo, "--url", url], step="helm repo index")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_chart_repo(tmp_path, helm4) as url:
         yield url
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_chart_from_a_repository_is_upgraded_from_it(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,26 +10,14 @@ import pytest
 
 from egressctl.charts.chartinfo import ChartInfo, Generation, served_api_version
 from egressctl.runners import run
-from tests.conftest import MINI_ISTIO, EnvFile, load_all
+from tests.conftest import MINI_ISTIO, EnvFile, load_all, serve_chart_repo
 
 
 @pytest.fixture
 def chart_repo(tmp_path: Path, helm: str) -> Iterator[str]:
     """A real Helm chart repository with the istiod stand-in, on 127.0.0.1."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    run([helm, "package", MINI_ISTIO, "--destination", repo], step="helm package")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(repo))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    run([helm, "repo", "index", repo, "--url", url], step="helm repo index")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_chart_repo(tmp_path, helm) as url:
         yield url
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_chart_from_a_repository(

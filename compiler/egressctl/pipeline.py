@@ -304,35 +304,6 @@ class DeployOutcome:
     rolled_back_to: str | None = None  # the record a rollback re-applied
 
 
-def deploy_environment(
-    rendered: Rendered,
-    out: Path,
-    *,
-    lock: Path,
-    dry_run: bool,
-    prune: bool,
-    restart: bool,
-    adopt: Adopt,
-    confirm: Confirm,
-    progress: Progress,
-) -> DeployOutcome:
-    """Deploy a render (guard, plan, confirm, record, apply in order, prune), then list
-    the workloads whose sidecars still carry the old capture ranges and (``restart``)
-    restart them.  The caller holds the environment's deploy lock ``lock``; records go
-    under ``out``."""
-    return _deploy(
-        rendered,
-        out,
-        lock=lock,
-        dry_run=dry_run,
-        prune=prune,
-        restart=restart,
-        adopt=adopt,
-        confirm=confirm,
-        progress=progress,
-    )
-
-
 def rollback_environment(
     env: Environment,
     out: Path,
@@ -351,7 +322,7 @@ def rollback_environment(
     the release revision it recorded, or kubectl apply of its recorded Istio render."""
     target = history.load_record(out, to, env)
     progress(f"rolling {env.name} back to recorded deploy {target.record.id}")
-    return _deploy(
+    return deploy_environment(
         target.rendered,
         out,
         lock=lock,
@@ -365,7 +336,7 @@ def rollback_environment(
     )
 
 
-def _deploy(
+def deploy_environment(
     rendered: Rendered,
     out: Path,
     *,
@@ -378,6 +349,10 @@ def _deploy(
     progress: Progress,
     rolled_back_to: history.Record | None = None,
 ) -> DeployOutcome:
+    """Deploy a render (guard, plan, confirm, record, apply in order, prune), then list
+    the workloads whose sidecars still carry the old capture ranges and (``restart``)
+    restart them.  The caller holds the environment's deploy lock ``lock``; records go
+    under ``out``."""
     env = rendered.env
     kube = Kube.for_env(env)
     previous = history.previous_namespaces(out)
