@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from egressctl import rules
+from egressctl.charts.chartinfo import istio_minor
 from egressctl.charts.helm import helm_template
 from egressctl.charts.manifests import parse_manifests
 from egressctl.charts.render import (
@@ -136,9 +137,10 @@ def compile_inventory(
     inv: Inventory,
     api_version: str = DEFAULT_API_VERSION,
     owner: emit.Owner | None = None,
+    target: plan.Target | None = None,
 ) -> Compiled:
     """The generated values of an inventory, one document per chart: plan, then emit."""
-    p = plan.build(inv)
+    p = plan.build(inv, target)
     return Compiled(
         plan=p,
         values_text=emit.dump(emit.chart_values(p, api_version, owner), inv.sources),
@@ -152,7 +154,13 @@ def compile_environment(env: Environment) -> Compiled:
     """An environment's generated values, for the networking version its Istio chart
     serves (or the one it sets)."""
     api, reason, info = resolve_api_version(env)
-    compiled = compile_inventory(env.inventory, api, emit.Owner.of(env))
+    target = plan.Target(
+        namespace=env.namespace,
+        istio_version=istio_minor(info),
+        dataplane=env.dataplane,
+        cluster=env.cluster,
+    )
+    compiled = compile_inventory(env.inventory, api, emit.Owner.of(env), target)
     return replace(compiled, api_reason=reason, chart_info=info)
 
 

@@ -137,3 +137,12 @@ def served_api_version(info: ChartInfo) -> tuple[str, str]:
         f"chart {info.name} {info.version or '?'} names no Istio release (a copy from git?): "
         "v1beta1 is served by every istiod release; set networkingApiVersion to choose"
     )
+
+
+def istio_minor(info: ChartInfo | None) -> tuple[int, int] | None:
+    """The Istio (major, minor) an Istio chart installs, when its version names one (a
+    copy from git may say 1.0.0 or nothing useful: then None)."""
+    if info is None or info.generation is None:
+        return None
+    parsed = parse_version(info.version)
+    return parsed[:2] if parsed else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from egressctl.errors import VerificationError
+from egressctl.mesh.plan import EXTRA_KINDS
 
 OWNED_LABEL = "egressctl.io/owned"
 
@@ -39,12 +40,14 @@ class ObjectKey:
 def planned_objects(values: Mapping[str, Any], default_namespace: str) -> set[ObjectKey]:
     """The objects chart/ must render for these generated values."""
     out: set[ObjectKey] = set()
-    for key, kind in PLANNED_KINDS.items():
+    for key, kind in {**PLANNED_KINDS, **EXTRA_KINDS}.items():
         for name, entry in (values.get(key) or {}).items():
             if not entry:
                 continue
             ns = entry.get("namespace") or default_namespace
-            out.add(ObjectKey(kind, str(ns), str(name)))
+            # An entry may name its object (`name`) when the values key cannot be the
+            # name: Sidecars named `default` in several namespaces, for one.
+            out.add(ObjectKey(kind, str(ns), str(entry.get("name") or name)))
     return out
 
 

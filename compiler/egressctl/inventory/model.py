@@ -3,6 +3,7 @@ and the planner read them."""
 
 from __future__ import annotations
 
+import datetime
 import enum
 import ipaddress
 from collections.abc import Mapping
@@ -139,6 +140,11 @@ class Service:
     single_host: bool = False  # written as `host:` rather than `hosts:`
     acknowledge: Acknowledgements = ()
     unread: frozenset[Part] = frozenset()  # parts reading could not read
+    # The egress gateway (a key of `gateways:`) this service leaves through; None: direct
+    # (`via: direct`, or no `via` and no `defaults.via`).  Issue #13.
+    via: str | None = None
+    # `expires: 2026-12-31`: past dates are a warning in `check`, first in the report (#16).
+    expires: datetime.date | None = None
 
     def was_read(self, *parts: Part) -> bool:
         """Whether every one of ``parts`` was read as written (rules that need them may
@@ -163,6 +169,48 @@ class ClusterRanges:
     service_cidrs: tuple[IPNetwork, ...] = ()
 
 
+class GatewayApi(str, enum.Enum):
+    """Which API an egress gateway's routing is written in (`gateways.*.api`)."""
+
+    ISTIO = "istio"  # networking.istio.io Gateway + VirtualService + DestinationRule
+    GATEWAY_API = "gateway-api"  # gateway.networking.k8s.io Gateway + HTTPRoute/TLSRoute
+
+
+@dataclass(frozen=True, slots=True)
+class EgressGateway:
+    """An egress gateway (`gateways.<name>`, issue #13): the Gateway object's name, where
+    its pods run, their labels, and its Service."""
+
+    name: str
+    namespace: str | None = None  # None: the environment's namespace
+    selector: tuple[tuple[str, str], ...] = (("istio", "egressgateway"),)
+    service: str = "istio-egressgateway"
+    api: GatewayApi = GatewayApi.ISTIO
+    mtls: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadAllowlist:
+    """`namespaces.<ns>.workloads.<name>`: an allowlist that replaces the namespace's for
+    the workloads its selector matches (issue #14)."""
+
+    name: str
+    selector: tuple[tuple[str, str], ...]
+    allow: tuple[str, ...]  # service names, `*` already expanded to every service
+
+
+@dataclass(frozen=True, slots=True)
+class NamespacePolicy:
+    """`namespaces.<ns>` (issue #14): what one namespace may reach."""
+
+    name: str
+    allow: tuple[str, ...]  # service names, `*` already expanded to every service
+    policy: Policy = Policy.REGISTRY_ONLY
+    network_policy: bool = False
+    workloads: tuple[WorkloadAllowlist, ...] = ()
+    allow_all: bool = False  # written as `allow: ["*"]`
+
+
 @dataclass(frozen=True, slots=True)
 class Inventory:
     policy: Policy
@@ -170,6 +218,11 @@ class Inventory:
     services: tuple[Service, ...]
     sources: tuple[str, ...] = ()
     unread: frozenset[Part] = frozenset()  # of the inventory's own parts (policy, capture)
+    gateways: tuple[EgressGateway, ...] = ()  # issue #13
+    namespaces: tuple[NamespacePolicy, ...] = ()  # issue #14
+    # `defaults: {exportTo: listed}`: every entry exported only to the namespaces that
+    # allow it (strict tenancy, issue #14).
+    export_listed: bool = False
 
     def was_read(self, *parts: Part) -> bool:
         """Whether every one of ``parts`` of the inventory itself was read as written."""
@@ -223,6 +276,13 @@ class ApplyOptions:
     force_conflicts: bool = False  # take fields other managers own: only `--force-conflicts`
 
 
+class Dataplane(str, enum.Enum):
+    """`dataplane:` in the environment file (issue #15)."""
+
+    SIDECAR = "sidecar"
+    AMBIENT = "ambient"
+
+
 @dataclass(frozen=True, slots=True)
 class Environment:
     name: str
@@ -235,3 +295,4 @@ class Environment:
     cluster: ClusterRanges = ClusterRanges()
     kubeconfig: str | None = None
     apply: ApplyOptions = ApplyOptions()
+    dataplane: Dataplane = Dataplane.SIDECAR  # issue #15

@@ -57,6 +57,9 @@ def chart_values(
         "tlsRoutes": plan.tls_routes,
         "destinationRules": plan.destination_rules,
     }
+    for key, objects in plan.extra.items():
+        if objects:
+            doc[key] = objects
     if owner is not None:
         doc["owner"] = owner.values()
     return doc

@@ -7,8 +7,33 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from egressctl.inventory.model import Capture, Inventory, IPNetwork, Policy, Service
+from egressctl.inventory.model import (
+    Capture,
+    ClusterRanges,
+    Dataplane,
+    Inventory,
+    IPNetwork,
+    Policy,
+    Service,
+)
 from egressctl.inventory.names import is_label_value
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the plan is built for beyond the inventory: the environment's namespace, the
+    Istio version its chart installs, its data plane and the cluster's own ranges.  The
+    default (`compile FILE…`, no environment) knows none of them."""
+
+    namespace: str | None = None
+    istio_version: tuple[int, int] | None = None  # (major, minor) of the Istio chart
+    dataplane: Dataplane = Dataplane.SIDECAR
+    cluster: ClusterRanges = field(default_factory=ClusterRanges)
+
+
+# chart/'s values key → the kind of the objects it holds, for the keys that `extra` holds
+# (gateways, sidecars, network policies…).  Each feature adds its keys here.
+EXTRA_KINDS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,13 +44,21 @@ class Plan:
     service_entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     tls_routes: dict[str, dict[str, Any]] = field(default_factory=dict)
     destination_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # More of chart/'s values maps, by values key (see EXTRA_KINDS): object name → entry.
+    # Written to chart/'s values only when not empty.
+    extra: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    target: Target = field(default_factory=Target)
 
     def object_counts(self) -> dict[str, int]:
-        return {
+        counts = {
             "DestinationRule": len(self.destination_rules),
             "ServiceEntry": len(self.service_entries),
             "VirtualService": len(self.tls_routes),
         }
+        for key, objects in self.extra.items():
+            kind = EXTRA_KINDS[key]
+            counts[kind] = counts.get(kind, 0) + len(objects)
+        return counts
 
 
 def collapse(networks: Iterable[IPNetwork]) -> list[IPNetwork]:
@@ -151,7 +184,8 @@ def destination_rule(svc: Service) -> dict[str, Any] | None:
     return out
 
 
-def build(inv: Inventory) -> Plan:
+def build(inv: Inventory, target: Target | None = None) -> Plan:
+    target = target or Target()
     include, exclude = capture_values(inv.capture)
     entries: dict[str, dict[str, Any]] = {}
     routes: dict[str, dict[str, Any]] = {}
@@ -164,4 +198,5 @@ def build(inv: Inventory) -> Plan:
         rule = destination_rule(svc)
         if rule is not None:
             rules[svc.name] = rule
-    return Plan(inv.policy, include, exclude, entries, routes, rules)
+    extra: dict[str, dict[str, dict[str, Any]]] = {}
+    return Plan(inv.policy, include, exclude, entries, routes, rules, extra, target)
