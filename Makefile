@@ -12,7 +12,7 @@ ORIG_PATH := $(PATH)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export EGRESSCTL_TEST_HELMS := $(CURDIR)/.tools/helm-$(HELM3)/helm:$(CURDIR)/.tools/helm-$(HELM4)/helm
 
-.PHONY: help setup tools test test-cluster test-istio lint type chart-lint check golden docs \
+.PHONY: help setup tools browser test test-cluster test-istio lint type chart-lint check golden docs \
         bench render diff deploy rollback clean
 
 help:
@@ -21,8 +21,9 @@ help:
 	@echo "make test                   the test suite only"
 	@echo "make diff ENV=prod / make deploy ENV=prod ARGS=--dry-run / make rollback ENV=prod"
 
-## setup: the virtualenv with egressctl and its dev tools, plus helm 3 and helm 4
-setup: $(VENV)/.installed tools
+## setup: the virtualenv with egressctl and its dev tools, plus helm 3 and helm 4, and
+## Chromium for the test that opens the HTML report (Debian's package, when missing)
+setup: $(VENV)/.installed tools browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,9 +40,20 @@ tools: $(VENV)/.installed
 	  echo "helm $(HELM4) installed as $(BIN)/helm"; \
 	else echo "using helm on PATH: $$(PATH="$(ORIG_PATH)" command -v helm)"; fi
 
+# The HTML report's test opens it in headless Chromium.  Debian's package, installed
+# once when the machine lacks it (as root, or through sudo when that needs no password).
+browser:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo -n apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else echo "Chromium is missing: install it (Debian: apt-get install chromium) for make test"; fi
+
 ## test: the whole pytest suite (helm 3 and helm 4, the kubectl stand-in)
 test: setup
-	$(BIN)/python -m pytest -q
+	EGRESSCTL_TEST_CHROMIUM=required $(BIN)/python -m pytest -q
 
 ## test-cluster: the opt-in suite against the cluster KUBECONFIG names
 test-cluster: setup
@@ -72,14 +84,18 @@ check: lint chart-lint test
 ## golden: regenerate tests/golden/*/{values,manifests}.yaml; review the diff like code
 golden: setup
 	$(BIN)/python tests/make_golden.py
+	$(BIN)/python -m tests.make_golden_gatewayapi
 
 ## docs: the README rule table and schemas/*.json, from the code (a test keeps them current)
 docs: setup
 	$(BIN)/python tests/make_docs.py
 
-## bench: compile and chart ratios against floors, 1k/10k/50k services (see bench/run.py)
+## bench: compile and chart ratios against floors, 1k/10k/50k services (see bench/run.py);
+## per-namespace visibility at 10,000 services (#14); discover's lines/s and peak memory (#16)
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/visibility.py
+	$(BIN)/python bench/discover.py
 
 render: setup
 	$(BIN)/egressctl render --env $(ENV) $(ARGS)

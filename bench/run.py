@@ -39,6 +39,10 @@ and the whole path a user waits for:
 and the peak RSS of egressctl's own processes (compile, check) and of helm (`render`'s
 peak is that of its helm child).  It prints two tables and closing lines with the goals
 at 10,000 services: compile / floor, chart/bound, render / parts, deploy / render.
+
+One size, fewer rounds: `BENCH_SIZES=10000 make bench` (the goals' size alone, 3 rounds),
+`BENCH_RUNS=5` for more rounds of every size.  On a machine others use, read the columns
+of one run against each other only (they run interleaved), never against another run.
 """
 
 from __future__ import annotations

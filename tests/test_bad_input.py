@@ -173,8 +173,8 @@ CASES = [
     ),
     pytest.param(
         "root:*:19000:0:99999:7:::\n",
-        "1:1: the file has neither `services` nor `policy`: it is not an inventory "
-        "[inventory-blank]",
+        "1:1: the file has none of `services`, `policy`, `gateways`, `namespaces`: it is "
+        "not an inventory [inventory-blank]",
         id="not-an-inventory",
     ),
     pytest.param(

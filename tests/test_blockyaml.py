@@ -103,7 +103,8 @@ REFUSED = [
     pytest.param("a:\n  b: 1\n c: 2\n", id="odd-dedent"),
     pytest.param("a: b: c\n", id="nested-colon"),
     pytest.param("a: -x\n", id="dash-word"),
-    pytest.param('"a": 1\n', id="quoted-key"),
+    pytest.param('"a\\"b": 1\n', id="quoted-key-with-escape"),
+    pytest.param("'a': 1\n", id="single-quoted-key"),
     pytest.param("1: x\n", id="numeric-key"),
     pytest.param("%YAML 1.1\n---\na: 1\n", id="directive"),
     pytest.param("a:\n- - 1\n", id="nested-dash"),
@@ -117,6 +118,11 @@ def test_what_the_reader_leaves_to_pyyaml(text: str) -> None:
 
 READ = [
     pytest.param("# Source: x\n", [], id="comment-only"),
+    pytest.param(
+        'a:\n  "app": "x"\n  "on": "y"\n  "k8s.io/n": 1\n',
+        [{"a": {"app": "x", "on": "y", "k8s.io/n": 1}}],
+        id="double-quoted-keys",
+    ),
     pytest.param("", [], id="empty"),
     pytest.param(
         'a: "x: #y"\nb: \'q"\\\'\nc: 10.0.0.1/32\nd: 1.28.0\ne: -5\nf: false\ng: {}\nh: []\n',

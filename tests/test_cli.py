@@ -172,13 +172,16 @@ def test_render_json_summary(cli, env_file: EnvFile, helm: str) -> None:
                 "build/dev/istio-values.yaml",
                 "build/dev/egress.yaml",
             ],
+            "gatewayCharts": [],
             "includeIPRanges": "10.96.0.0/12,10.244.0.0/16",
             "istioChart": None,
             "istioObjects": None,
             "namespace": "istio-system",
             "networkingApiVersion": "networking.istio.io/v1",
             "networkingApiVersionReason": "the default (no Istio chart in the environment)",
+            "networkPolicyNamespaces": [],  # no namespace with `networkPolicy: true` (#14)
             "policy": "REGISTRY_ONLY",
+            "tlsRouteApiVersion": None,  # no TLSRoute rendered (#13)
         },
         "egressctlOutputVersion": 1,
         "ok": True,

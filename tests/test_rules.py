@@ -14,6 +14,13 @@ import pytest
 
 from egressctl.rules.catalogue import RULE_CODES, RULES
 from tests.conftest import MINI_ISTIO, EnvFile, entry_point, invalid_input_report, write
+from tests.test_ambient import OUR_CODES as AMBIENT_CODES
+from tests.test_gateway_charts import GATEWAY_CHART_CODES
+from tests.test_gateways_gatewayapi import OUR_CODES as GATEWAY_API_CODES
+from tests.test_gateways_istio import OUR_CODES as GATEWAY_ISTIO_CODES
+from tests.test_hostile_keys import OUR_CODES as REVIEW_R3_CODES
+from tests.test_namespaces import OUR_CODES as NAMESPACE_CODES
+from tests.test_review_patterns import OUR_CODES as REVIEW_R2_CODES
 
 
 def svc(body: str, name: str = "a") -> str:
@@ -43,6 +50,20 @@ CASES = [
         5,
         13,
         id="yaml-type-date",
+    ),
+    pytest.param(
+        svc("host: a.com\nports: [80]\nexpires: next week\n"),
+        "expires-invalid",
+        5,
+        14,
+        id="expires-invalid",
+    ),
+    pytest.param(
+        svc("host: a.com\nports: [80]\nexpires: 2001-01-31\n"),
+        "service-expired",
+        5,
+        14,
+        id="service-expired",
     ),
     pytest.param(
         svc("host: a.com\nports: [80]\nowner: !!binary aGk=\n"),
@@ -472,6 +493,7 @@ ENV_ONLY = {
     "api-version-invalid",
     "capture-misses-cluster",
     "capture-cuts-cluster",
+    *GATEWAY_CHART_CODES,  # `istio.gateways` (#13): tests/test_gateway_charts.py
 }
 NOT_FROM_TEXT = {
     "not-utf8",
@@ -507,6 +529,12 @@ def test_every_rule_has_a_case() -> None:
     tested = {p.values[1] for p in CASES} | {p.values[2] for p in ENV_CASES}
     tested |= {"istio-value-overridden"} if ISTIO_VALUES else set()
     tested |= ENV_ONLY | NOT_FROM_TEXT
+    tested |= NAMESPACE_CODES  # namespaces (#14): tests/test_namespaces.py
+    tested |= GATEWAY_ISTIO_CODES  # gateways, via (#13): tests/test_gateways_istio.py
+    tested |= GATEWAY_API_CODES  # api: gateway-api (#13): tests/test_gateways_gatewayapi.py
+    tested |= AMBIENT_CODES  # dataplane: ambient (#15): tests/test_ambient.py
+    tested |= REVIEW_R2_CODES  # review R2: tests/test_review_patterns.py
+    tested |= REVIEW_R3_CODES  # review R3: tests/test_hostile_keys.py
     tested |= {p.values[1] for p in HOLES}
     assert RULE_CODES - tested == set()
 

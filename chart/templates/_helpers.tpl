@@ -65,11 +65,23 @@ annotations:
 {{- end -}}
 
 {{/*
+egress.metadataTail: what an entry's own `metadata` adds after the common labels: its
+labels, then the `annotations:` block (each on a new line, indented for `metadata:`).
+Call with (dict "root" $ "metadata" $entry.metadata).
+*/}}
+{{- define "egress.metadataTail" -}}
+{{- with .metadata }}{{ with .labels }}{{ toYaml . | nindent 4 }}{{ end }}{{ end -}}
+{{- with include "egress.annotations" . }}{{ . | nindent 2 }}{{ end -}}
+{{- end -}}
+
+{{/*
 egress.metadata: an object's whole `metadata:` block: its name (the values key), its
 namespace (the entry's, else the release's), the labels every object carries plus the
 entry's own, and its annotations. Call with
 (dict "root" $ "name" $name "entry" $entry "labels" $labels), $labels being
-`include "egress.labels" .` computed once per template.
+`include "egress.labels" .` computed once per template.  The bulk templates
+(serviceentries, virtualservices, destinationrules) inline the same block, with the
+labels and the context annotation computed once per template, not per object.
 */}}
 {{- define "egress.metadata" -}}
 metadata:
@@ -77,10 +89,5 @@ metadata:
   namespace: {{ .entry.namespace | default .root.Release.Namespace | quote }}
   labels:
     {{- .labels | nindent 4 }}
-    {{- with .entry.metadata }}{{ with .labels }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}{{ end }}
-  {{- with include "egress.annotations" (dict "root" .root "metadata" .entry.metadata) }}
-  {{- . | nindent 2 }}
-  {{- end }}
+  {{- include "egress.metadataTail" (dict "root" .root "metadata" .entry.metadata) }}
 {{- end -}}

@@ -6,6 +6,7 @@ or exits: the CLI does that with what these functions return.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,6 +14,9 @@ from typing import Generic, TypeVar
 
 from egressctl import rules
 from egressctl.charts.chartinfo import istio_minor
+from egressctl.charts.dataplane import local_istio_version
+from egressctl.charts.dataplanecharts import DATAPLANE_FILE_GLOBS
+from egressctl.charts.gateways import GATEWAY_FILE_GLOBS
 from egressctl.charts.helm import helm_template
 from egressctl.charts.manifests import parse_manifests
 from egressctl.charts.render import (
@@ -25,15 +29,23 @@ from egressctl.charts.render import (
     resolve_api_version,
 )
 from egressctl.cluster import apply, diff, history, workloads
+from egressctl.cluster.accesslogs import read_cluster_logs
 from egressctl.cluster.crds import crds_from_cluster, crds_of_environment
 from egressctl.cluster.kube import Kube
 from egressctl.cluster.lock import deploy_lock
 from egressctl.cluster.ownership import Adopt
 from egressctl.cluster.progress import Confirm, Progress
+from egressctl.cluster.prometheus import instant_query
 from egressctl.crd import CrdSet
 from egressctl.crd.problems import as_problems
+from egressctl.discover import metrics
+from egressctl.discover.draft import Draft, draft
+from egressctl.discover.merge import merge
+from egressctl.discover.observations import Observations
+from egressctl.discover.readiness import Readiness, readiness
+from egressctl.discover.sources import TrafficSources, read_files
 from egressctl.errors import Anchor, Finding, Loc, Problem, ToolError, UsageError, error
-from egressctl.files import write_atomic, write_problem
+from egressctl.files import read_bounded, write_atomic, write_problem
 from egressctl.inventory.destination import parse_destination
 from egressctl.inventory.load import (
     Loaded,
@@ -45,11 +57,17 @@ from egressctl.inventory.load import (
 from egressctl.inventory.model import (
     DEFAULT_API_VERSION,
     ApplyOptions,
+    Dataplane,
     Environment,
     Inventory,
     Part,
 )
+from egressctl.inventory.safeyaml import MAX_FILE_BYTES
 from egressctl.mesh import emit, plan
+from egressctl.report import model as report_model
+from egressctl.report.model import Report
+from egressctl.rules.ambient import ambient_rules
+from egressctl.rules.ambientexplain import in_ambient
 from egressctl.rules.effective import Answer, EffectivePolicy
 from egressctl.rules.istiovalues import overridden_values
 
@@ -100,6 +118,7 @@ def validated_environment(env: str, cwd: Path | None = None) -> Validated[Enviro
     model = loaded.model
     found = rules.validate_inventory(model.inventory, model.cluster)
     found += rules.validate_environment(model)
+    found += ambient_rules(model, local_istio_version(model))  # `dataplane: ambient` (#15)
     inv = model.inventory
     if model.istio is not None and inv.was_read(Part.POLICY, Part.INCLUDE, Part.EXCLUDE):
         include, exclude = plan.capture_values(inv.capture)
@@ -159,6 +178,7 @@ def compile_environment(env: Environment) -> Compiled:
         istio_version=istio_minor(info),
         dataplane=env.dataplane,
         cluster=env.cluster,
+        ambient=env.ambient,
     )
     compiled = compile_inventory(env.inventory, api, emit.Owner.of(env), target)
     return replace(compiled, api_reason=reason, chart_info=info)
@@ -174,7 +194,7 @@ def write_render(folder: Path, rendered: Rendered) -> list[Path]:
     has not (istio.yaml without an Istio chart) is removed, so the folder never mixes
     two renders."""
     written = []
-    files = rendered.files()
+    files = {**rendered.files(), **rendered.gateway_files()}
     for name, text in files.items():
         target = folder / name
         try:
@@ -182,7 +202,9 @@ def write_render(folder: Path, rendered: Rendered) -> list[Path]:
         except OSError as exc:
             raise UsageError(write_problem(target, exc)) from None
         written.append(target)
-    for name in RENDER_FILES:
+    globs = (*GATEWAY_FILE_GLOBS, *DATAPLANE_FILE_GLOBS)  # `istio.charts` too (#15)
+    gateway_files = sorted(p.name for g in globs for p in folder.glob(g))
+    for name in (*RENDER_FILES, *gateway_files):
         stale = folder / name
         if name in files:
             continue
@@ -271,10 +293,12 @@ def explain(
     *,
     env: str | None = None,
     paths: Sequence[Path] = (),
+    source: str | None = None,
 ) -> Explained:
     """The verdict for ``destination`` (a host, an IP, ``host:port`` or a URL; an
     explicit ``port`` wins), or with ``destination`` None the table of every entry's
-    verdict and everything else.  The model must be valid (InventoryError otherwise)."""
+    verdict and everything else; ``source``: as pods of one namespace see it
+    (`NAMESPACE[/key=value,…]`).  The model must be valid (InventoryError otherwise)."""
     if env is not None:
         ve = validated_environment(env)
         findings = ve.findings()
@@ -285,17 +309,51 @@ def explain(
         findings = vi.findings()
         policy = EffectivePolicy(vi.model)
         locator = vi.loaded.locator
+    if source is not None:  # `explain --from` (#14)
+        policy = policy.seen_from(source)
     if destination is None:
         answers = policy.table()
     else:
         dest = parse_destination(destination)
         answers = (policy.explain(dest.host, port if port is not None else dest.port),)
+    if env is not None:  # `dataplane: ambient`: the waypoint and its policy on the path (#15)
+        answers = in_ambient(ve.model, tuple(answers))
     entries = {
         a.entry: locator.locate(error("entry", a.entry_path, "", anchor=Anchor.KEY)).loc
         for a in answers
         if a.entry is not None and a.entry_path is not None
     }
     return Explained(tuple(answers), entries, findings)
+
+
+def review(
+    *, env: str | None = None, paths: Sequence[Path] = (), today: datetime.date | None = None
+) -> Report:
+    """The inventory as a reviewer reads it (`report`): every service by owner with its
+    path, reach and verdict, the policy and capture, the warnings and acknowledgements.
+    The model must be valid (InventoryError otherwise)."""
+    if env is not None:
+        ve = validated_environment(env)
+        findings = ve.findings()
+        model = ve.model
+        inv, title, dataplane = model.inventory, f"environment {model.name}", model.dataplane
+        policy = EffectivePolicy.of(model)
+    else:
+        vi = validated_inventory(paths)
+        findings = vi.findings()
+        inv, title, dataplane = vi.model, ", ".join(vi.model.sources), Dataplane.SIDECAR
+        policy = EffectivePolicy(inv)
+    include, exclude = plan.capture_values(inv.capture)
+    return report_model.build(
+        inv,
+        policy,
+        findings,
+        title=title,
+        today=today or datetime.date.today(),
+        include=include,
+        exclude=exclude,
+        dataplane=dataplane,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -364,6 +422,7 @@ def deploy_environment(
     env = rendered.env
     kube = Kube.for_env(env)
     previous = history.previous_namespaces(out)
+    previous_kinds = history.previous_kinds(out)
     report = apply.deploy(
         rendered,
         dry_run=dry_run,
@@ -372,6 +431,7 @@ def deploy_environment(
         prune=prune,
         kube=kube,
         previous=previous,
+        previous_kinds=previous_kinds,
         adopt=adopt,
         lock=lock,
         record_to=out,
@@ -438,7 +498,13 @@ def diff_environment(
     delete (this environment's, found in the namespaces the records under ``out``
     name too).  Changes nothing."""
     previous = history.previous_namespaces(out)
-    return diff.diff(rendered, prune=prune, previous=previous, adopt=adopt)
+    return diff.diff(
+        rendered,
+        prune=prune,
+        previous=previous,
+        adopt=adopt,
+        previous_kinds=history.previous_kinds(out),
+    )
 
 
 def render_and_deploy(
@@ -495,3 +561,97 @@ def rollback(
             confirm=confirm,
             progress=progress,
         )
+
+
+# ---------------------------------------------------------------------------
+# Discover and readiness: traffic → observations → draft entries / verdicts (#16)
+
+
+def observe_traffic(
+    sources: TrafficSources, env: Environment | None, *, progress: Progress
+) -> Observations:
+    """Everything ``sources`` name, aggregated: files and stdin, the cluster's sidecar
+    logs (``env``'s kube context), Prometheus."""
+    obs = Observations()
+    read_files(obs, sources.files)
+    if sources.cluster and env is not None:
+        revision = env.istio.revision if env.istio is not None else None
+        read_cluster_logs(
+            Kube.for_env(env),
+            obs,
+            since=sources.since,
+            max_pods=sources.max_pods,
+            revision=revision,
+            progress=progress,
+        )
+    if sources.prometheus is not None:
+        for metric, tcp in ((metrics.REQUESTS, False), (metrics.TCP_OPENED, True)):
+            progress(f"discover: querying {metric} over the last {sources.since}")
+            doc = instant_query(
+                sources.prometheus,
+                metrics.query(metric, sources.since),
+                step=f"query Prometheus for {metric}",
+            )
+            metrics.read_result(obs, doc, tcp=tcp)
+    return obs
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    observations: Observations
+    draft: Draft
+    inventory: Path | None  # the file merged into
+    old_text: str
+    new_text: str
+    findings: list[Finding]
+
+
+def discover(
+    sources: TrafficSources,
+    *,
+    env: str | None,
+    inventory: Path | None,
+    progress: Progress,
+) -> Discovered:
+    """Traffic → draft entries the inventory does not cover, merged into the inventory
+    file's text (the caller writes it, or shows the diff).  The inventory must be valid."""
+    model: Environment | None = None
+    target = inventory
+    if env is not None:
+        model, findings = load_environment(env)
+        inv: Inventory | None = model.inventory
+        own = [s for s in model.inventory.sources if s != model.file]
+        if target is None and own:
+            target = Path(own[0])
+    elif inventory is not None:
+        inv, findings = load_inventory([inventory])
+    else:
+        inv, findings = None, []
+    obs = observe_traffic(sources, model, progress=progress)
+    drafted = draft(obs.merged(), inv)
+    old = new = ""
+    if target is not None:
+        try:
+            old = read_bounded(target, MAX_FILE_BYTES).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{target}: cannot read the inventory file: {exc}") from None
+        new = merge(old, drafted.proposals, str(target))
+    return Discovered(obs, drafted, target, old, new, findings)
+
+
+def write_discovered(done: Discovered) -> None:
+    """Write the merged inventory file (when anything was added)."""
+    if done.inventory is not None and done.new_text != done.old_text:
+        try:
+            write_atomic(done.inventory, done.new_text)
+        except OSError as exc:
+            raise UsageError(write_problem(done.inventory, exc)) from None
+
+
+def readiness_check(
+    sources: TrafficSources, *, env: str, progress: Progress
+) -> tuple[Readiness, Observations, list[Finding]]:
+    """Which observed destinations ``env`` would block if it were REGISTRY_ONLY now."""
+    model, findings = load_environment(env)
+    obs = observe_traffic(sources, model, progress=progress)
+    return readiness(model, obs.destinations()), obs, findings

@@ -17,7 +17,11 @@ the input.  Supported: config current-context; get (by kind list, name, -l selec
 apply -f - [--dry-run=server] [--server-side [--field-manager=M] [--force-conflicts]];
 diff -f -;
 delete KIND NAME… / KIND/NAME… [--selector, --field-selector metadata.name=];
-rollout restart|status.  Flags take their value as `--flag=VALUE` or `--flag VALUE`;
+rollout restart|status (status: NotFound unless the object exists); logs POD (the
+text of state "logs": {"NS/POD": "…"}).  Resources may carry their group
+(`gateways.gateway.networking.k8s.io`; a bare `gateways` is Istio's); state "missing":
+[resource, …] lists CRDs the cluster lacks (kubectl's "doesn't have a resource type").
+Flags take their value as `--flag=VALUE` or `--flag VALUE`;
 after `--` every argument is positional, as kubectl's own parser has it.  Uses PyYAML only.
 
 Server-side apply keeps ``metadata.managedFields`` ({"manager", "operation"} entries, no
@@ -61,6 +65,17 @@ KINDS = {
     "namespace": ("Namespace", ""),
     "secrets": ("Secret", ""),
     "secret": ("Secret", ""),
+    # Istio's Gateway is the default of `gateways`; `gateways.gateway.networking.k8s.io`
+    # names the Gateway API's (the group suffix decides, as kubectl's own lookup does).
+    "gateways": ("Gateway", "networking.istio.io"),
+    "gateway": ("Gateway", "networking.istio.io"),
+    "sidecars": ("Sidecar", "networking.istio.io"),
+    "sidecar": ("Sidecar", "networking.istio.io"),
+    "authorizationpolicies": ("AuthorizationPolicy", "security.istio.io"),
+    "networkpolicies": ("NetworkPolicy", "networking.k8s.io"),
+    "httproutes": ("HTTPRoute", "gateway.networking.k8s.io"),
+    "tlsroutes": ("TLSRoute", "gateway.networking.k8s.io"),
+    "referencegrants": ("ReferenceGrant", "gateway.networking.k8s.io"),
 }
 CLUSTER_SCOPED = {"Namespace"}
 VALUE_FLAGS = {
@@ -85,10 +100,18 @@ def now():
 
 
 def kind_of(resource):
-    base = resource.split(".", 1)[0].lower()
-    if base not in KINDS:
+    """(kind, group) of a resource name; a group suffix (`gateways.gateway.networking.
+    k8s.io`) picks the group; a CRD not installed ($state "missing": [resource]) is an
+    error, as kubectl's."""
+    base, _, group = resource.lower().partition(".")
+    missing = {m.lower() for m in STATE.get("missing", [])}
+    if base not in KINDS or resource.lower() in missing:
         raise SystemExit(f'error: the server doesn\'t have a resource type "{resource}"')
-    return KINDS[base]
+    kind, default = KINDS[base]
+    return kind, group or default
+
+
+STATE = {}
 
 
 def group_of(obj):
@@ -105,7 +128,13 @@ def ref(obj):
 def key(obj):
     meta = obj["metadata"]
     ns = "" if obj["kind"] in CLUSTER_SCOPED else meta.get("namespace", "")
-    return (obj["kind"], ns, meta["name"])
+    return (obj["kind"], group_of(obj), ns, meta["name"])
+
+
+def is_kind(obj, kind_group):
+    """Whether obj is of (kind, group); an object without apiVersion matches its kind."""
+    kind, group = kind_group
+    return obj["kind"] == kind and ("apiVersion" not in obj or group_of(obj) == group)
 
 
 def matches(obj, selector):
@@ -172,6 +201,7 @@ def main(argv):
     state_path = Path(os.environ["FAKE_KUBECTL_STATE"])
     state = json.loads(state_path.read_text(encoding="utf-8"))
     state.setdefault("objects", [])
+    STATE.update(state)
 
     for rule in state.get("fail", []):
         if rule.get("times", 1) == 0:
@@ -244,12 +274,12 @@ def main(argv):
             wanted = {key(place(d)) for d in docs()}
             items = [o for o in objects if key(o) in wanted]
         else:
-            kinds = [kind_of(r)[0] for r in words[1].split(",")]
+            kinds = [kind_of(r) for r in words[1].split(",")]
             names = words[2:]
             items = [
                 o
                 for o in objects
-                if o["kind"] in kinds
+                if any(is_kind(o, k) for k in kinds)
                 and (
                     o["kind"] in CLUSTER_SCOPED
                     or "A" in flags
@@ -342,20 +372,20 @@ def main(argv):
         rest = words[1:]
         field = flags.get("field-selector") or ""
         if rest and "/" not in rest[0]:
-            kind = kind_of(rest[0])[0]
+            kind = kind_of(rest[0])
             names = rest[1:]
             if not names and field.startswith("metadata.name="):
                 names = [field.split("=", 1)[1]]
             targets = [(kind, n) for n in names]
         else:
-            targets = [(kind_of(r.split("/")[0])[0], r.split("/")[1]) for r in rest]
+            targets = [(kind_of(r.split("/")[0]), r.split("/")[1]) for r in rest]
         for kind, name in targets:
             found = [
                 o
                 for o in objects
-                if o["kind"] == kind
+                if is_kind(o, kind)
                 and o["metadata"]["name"] == name
-                and (kind in CLUSTER_SCOPED or o["metadata"].get("namespace") == namespace)
+                and (kind[0] in CLUSTER_SCOPED or o["metadata"].get("namespace") == namespace)
                 and matches(o, selector)
             ]
             if not found and (selector or "ignore-not-found" in flags):
@@ -367,6 +397,15 @@ def main(argv):
                 objects.remove(o)
                 print(f"{ref(o)} deleted")
         save()
+        return 0
+
+    if words[:1] == ["logs"]:  # logs [--container=C] [--since=D] -- POD
+        logs = state.get("logs", {})
+        pod = words[1] if len(words) > 1 else ""
+        if f"{namespace}/{pod}" not in logs:
+            sys.stderr.write(f'Error from server (NotFound): pods "{pod}" not found\n')
+            return 1
+        sys.stdout.write(logs[f"{namespace}/{pod}"])
         return 0
 
     if words[:2] == ["rollout", "restart"]:
@@ -386,6 +425,15 @@ def main(argv):
         return 0
 
     if words[:2] == ["rollout", "status"]:
+        kind, name = kind_of(words[2].split("/")[0]), words[2].split("/")[1]
+        if not any(
+            is_kind(o, kind)
+            and o["metadata"]["name"] == name
+            and o["metadata"].get("namespace") == namespace
+            for o in objects
+        ):
+            sys.stderr.write(f'Error from server (NotFound): {words[2]} "{name}" not found\n')
+            return 1
         print(f"{words[2]} successfully rolled out")
         return 0
 

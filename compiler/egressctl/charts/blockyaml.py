@@ -4,7 +4,8 @@ API server's limits), and PyYAML's constructor, in Python, costs about as much a
 whole render of 10,000 services.
 
 :class:`Reader` reads one document made of block mappings and sequences (by
-indentation, with YAML's indentless sequences), whose keys are plain words and whose
+indentation, with YAML's indentless sequences), whose keys are plain words (or
+double-quoted without escapes) and whose
 values are double-quoted strings without escapes, single-quoted strings without quotes
 inside, decimal integers, ``true``/``false``, ``{}``/``[]``, and plain words, plain text
 and dotted numbers (IP addresses) that YAML 1.1 reads as strings.  For anything else (block
@@ -18,8 +19,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# indent, "- ", then either `key:` with an optional value, or a scalar.
-_LINE = re.compile(r"( *)(- )?(?:([A-Za-z][A-Za-z0-9_./-]*):(?: (.+))?|(.+))\Z")
+# indent, "- ", then either `key:` (a plain word, or double-quoted without escapes: the
+# chart quotes label keys) with an optional value, or a scalar.
+_LINE = re.compile(r'( *)(- )?(?:(?:([A-Za-z][A-Za-z0-9_./-]*)|"([^"\\]*)"):(?: (.+))?|(.+))\Z')
 _INT = re.compile(r"(?:0|-?[1-9][0-9]*)\Z")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*\Z")
 # Plain text: words of those characters (and ()+=@) joined by single spaces, starting
@@ -68,9 +70,11 @@ def _line(text: str) -> _Line | None:
     m = _LINE.match(text)
     if m is None:
         return None
-    spaces, dash, key, value, scalar = m.groups()
+    spaces, dash, key, quoted, value, scalar = m.groups()
     if key is not None and key.lower() in _NOT_STRINGS:
         return None  # a key YAML reads as a boolean or null
+    if quoted is not None:
+        key = quoted
     raw = scalar if key is None else value
     if raw is None:
         found: Any = _PENDING

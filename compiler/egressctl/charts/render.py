@@ -9,21 +9,35 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from egressctl import bundled
-from egressctl.charts.chartinfo import ChartInfo, chart_info, info_from_text, served_api_version
+from egressctl.charts.chartinfo import (
+    ChartInfo,
+    chart_info,
+    info_from_text,
+    istio_minor,
+    served_api_version,
+)
+from egressctl.charts.dataplane import check_dataplane
+from egressctl.charts.dataplanecharts import check_dataplane_charts, render_dataplane_charts
+from egressctl.charts.dataplanecharts import files_of as dataplane_files
+from egressctl.charts.exitgc import skip_final_collection
+from egressctl.charts.gatewaycheck import check_gateways
+from egressctl.charts.gateways import GatewayRender, gateway_summary, render_gateways
 from egressctl.charts.helm import helm_show_chart, helm_template
 from egressctl.charts.limits import check_limits
 from egressctl.charts.manifests import kind_counts, parse_manifests, sourced_objects
+from egressctl.charts.prefetch import started
 from egressctl.charts.proof import Verified, verify_render
 from egressctl.charts.rendercheck import check_egress_render, check_istio_render, planned_objects
 from egressctl.errors import UsageError
 from egressctl.inventory.model import DEFAULT_API_VERSION, Environment, IstioChart
-from egressctl.mesh import emit, plan
-from egressctl.rules.effective import EffectivePolicy
+from egressctl.mesh import emit, gatewayapi, plan
+from egressctl.rules.effective import Answer, EffectivePolicy
 
 EGRESS_RELEASE = "egress"
 ISTIO_VALUES_FILE = "istio-values.yaml"
@@ -64,6 +78,16 @@ class Rendered:
     egress_parsed: tuple[dict[str, Any], ...] | None = field(
         default=None, repr=False, compare=False
     )
+    # The gateway charts (`istio.gateways`, issue #13), rendered and checked; not in
+    # :meth:`files` (a deploy record does not hold them yet): :meth:`gateway_files`.
+    gateways: tuple[GatewayRender, ...] = ()
+    # The data-plane charts (`istio.charts`: ztunnel, istio-cni, #15): :meth:`gateway_files`.
+    dataplane_charts: tuple[GatewayRender, ...] = ()
+    # The effective policy table of :func:`summary`, computed while helm rendered (#12);
+    # None in a recorded render (summary computes it then).
+    effective_table: Future[tuple[Answer, ...]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def egress_objects(self) -> list[dict[str, Any]]:
         """chart/'s objects: as render read them, else read now (a recorded render)."""
@@ -79,6 +103,15 @@ class Rendered:
         out["egress.yaml"] = self.egress
         if self.istio is not None:
             out["istio.yaml"] = self.istio
+        return out
+
+    def gateway_files(self) -> dict[str, str]:
+        """The gateway renders' files by name: each chart's values, then its manifest."""
+        out: dict[str, str] = {}
+        for g in self.gateways:
+            out[g.values_file] = g.values_text
+            out[g.manifest_file] = g.manifest
+        out.update(dataplane_files(self.dataplane_charts))
         return out
 
 
@@ -134,6 +167,9 @@ def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> R
     the plan, the Istio one stays in its namespace, every object within the API
     server's limits) and verified; nothing is written or applied."""
     chart_dir = chart_folder(chart)
+    skip_final_collection()  # the objects read below live until the process ends (#12)
+    # The summary's effective policy needs only `env`: computed while helm renders (#12).
+    effective_table = started(lambda: EffectivePolicy.of(env).table())
     p = compiled.plan
     egress = helm_template(
         EGRESS_RELEASE,
@@ -147,6 +183,7 @@ def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> R
             "serviceEntries": p.service_entries,
             "tlsRoutes": p.tls_routes,
             "destinationRules": p.destination_rules,
+            **p.extra,  # the features' maps (EXTRA_KINDS): Sidecars, NetworkPolicies…
         },
         env.namespace,
     )
@@ -180,6 +217,11 @@ def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> R
             revision=env.istio.revision,
             chart=env.istio.describe(),
         )
+        check_dataplane(env, istio_objects)  # `dataplane` against istiod's (#15)
+    gateways = render_gateways(env)
+    check_gateways(env, gateways)
+    dataplane_renders = render_dataplane_charts(env)  # `istio.charts` (#15)
+    check_dataplane_charts(env, dataplane_renders)
     return Rendered(
         env=env,
         policy=p.policy.value,
@@ -194,6 +236,9 @@ def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> R
         istio_chart=compiled.chart_info,
         istio_values_text=compiled.istio_values_text,
         egress_parsed=tuple(s.obj for s in egress_objects),
+        gateways=gateways,
+        dataplane_charts=dataplane_renders,
+        effective_table=effective_table,
     )
 
 
@@ -218,10 +263,24 @@ def summary(r: Rendered) -> dict[str, Any]:
         "networkingApiVersionReason": r.api_reason,
         "effectivePolicy": [
             {"destination": a.destination, "port": a.port, "verdict": a.verdict.value}
-            for a in EffectivePolicy.of(r.env).table()
+            for a in (
+                EffectivePolicy.of(r.env).table()
+                if r.effective_table is None
+                else r.effective_table.result()
+            )
         ],
         "egressObjects": _egress_kinds(r),
+        # The TLSRoutes' apiVersion and why (None: no TLSRoute), issue #13.
+        "tlsRouteApiVersion": gatewayapi.tls_route_summary(
+            r.egress_objects(), istio_minor(r.istio_chart)
+        ),
+        # Listed namespaces (#14) that get an egress NetworkPolicy.
+        "networkPolicyNamespaces": sorted(
+            ns.name for ns in r.env.inventory.namespaces if ns.network_policy
+        ),
         "istioObjects": None if r.istio is None else kind_counts(r.istio),
+        # The gateway charts (`istio.gateways`, issue #13), rendered and checked.
+        "gatewayCharts": gateway_summary(r.gateways),
         "istioChart": None
         if r.istio_chart is None
         else {

@@ -8,7 +8,18 @@ around the whole app (:class:`egressctl.cli.app.HandledGroup`).
 
 from __future__ import annotations
 
-from egressctl.cli import check, compile, deploy, explain, init, render, tools  # noqa: F401  (registers them)
+from egressctl.cli import (  # noqa: F401  (registers them)
+    check,
+    compile,
+    deploy,
+    discover,
+    explain,
+    init,
+    readiness,
+    render,
+    report,
+    tools,
+)
 from egressctl.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -35,6 +35,14 @@ def explain(
     output_: Annotated[
         Output, typer.Option("--output", help="human or json (on stdout).")
     ] = Output.human,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="As pods of this namespace see it: NAMESPACE, or NAMESPACE/key=value,… "
+            "(their labels pick a workload allowlist).",
+        ),
+    ] = None,
 ) -> None:
     """The effective policy for one destination (exit 0: the connection leaves for it as
     dialled; 1: blocked, or sent elsewhere by another entry's port-wide listener), or
@@ -50,7 +58,7 @@ def explain(
         raise UsageError("give inventory files or --env, not both and not neither")
     if port is not None and not 1 <= port <= 65535:
         raise DestinationError(f"--port {port}: a port is 1..65535")
-    done = pipeline.explain(destination, port, env=env, paths=list(files or []))
+    done = pipeline.explain(destination, port, env=env, paths=list(files or []), source=from_)
     output.show_warnings(done.findings)
     if output_ is Output.json:
         data = [_json(a, done) for a in done.answers]
@@ -99,6 +107,8 @@ def _one(a: Answer, done: pipeline.Explained) -> list[str]:
         lines.append(f"  capture  {a.capture_range}")
     if a.listener:
         lines.append(f"  listener {a.listener}")
+    if a.path:
+        lines.append(f"  path     {a.path}")
     lines.append(f"  why      {a.reason}")
     if a.closest:
         lines.append(f"  closest  {', '.join(a.closest)}")

@@ -22,7 +22,8 @@ AdoptOption = Annotated[
         "--adopt",
         metavar="KIND/NAME",
         help="Take over an existing object this environment does not own: Kind/name, or "
-        "namespace/Kind/name (repeatable). Another environment's object is never taken.",
+        "namespace/Kind/name (repeatable; Istio's Gateway is Gateway, the Gateway API's "
+        "Gateway.gateway.networking.k8s.io). Another environment's object is never taken.",
     ),
 ]
 

@@ -157,6 +157,11 @@ def print_summary(s: dict[str, Any], written: list[Path], env_file: str) -> None
         f"  egress  {kinds(s['egressObjects'])} ({s['networkingApiVersion']}: "
         f"{s['networkingApiVersionReason']})"
     )
+    if s.get("networkPolicyNamespaces"):  # issue #14
+        err(f"  networkpolicy in namespaces {', '.join(s['networkPolicyNamespaces'])}")
+    tls_routes = s.get("tlsRouteApiVersion")
+    if tls_routes:
+        err(f"  TLSRoute {tls_routes['apiVersion']} ({tls_routes['reason']})")
     chart = s["istioChart"]
     if s["istioObjects"] is None:
         err(f"  istio   not rendered: no istio.chart in {env_file}")
@@ -169,4 +174,9 @@ def print_summary(s: dict[str, Any], written: list[Path], env_file: str) -> None
         err(
             f"  verified: ConfigMaps {' and '.join(chart['verified'])} carry the policy "
             "and capture ranges above"
+        )
+    for g in s.get("gatewayCharts") or ():  # issue #13
+        err(
+            f"  gateway {kinds(g['objects'])} (release {g['release']} in {g['namespace']}; "
+            "pod labels and Service checked against the inventory's gateways)"
         )

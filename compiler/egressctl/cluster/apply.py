@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from egressctl.charts.render import Rendered
@@ -24,8 +24,16 @@ from egressctl.cluster.objects import (
     split_by_namespace,
 )
 from egressctl.cluster.ownership import NO_ADOPT, Adopt, refusal
-from egressctl.cluster.plan import ISTIO_STEPS, DeployPlan, Step, StepName, make_plan
+from egressctl.cluster.plan import (
+    APPLY_STEPS,
+    ISTIO_STEPS,
+    DeployPlan,
+    Step,
+    StepName,
+    make_plan,
+)
 from egressctl.cluster.progress import Confirm, Progress, quiet
+from egressctl.cluster.rollout import wait_for_rollouts
 from egressctl.errors import ToolError, UsageError
 from egressctl.inventory.model import ApplyOptions
 from egressctl.runners import Result
@@ -176,6 +184,32 @@ def prune_objects(
     return out
 
 
+def delete_replaced(
+    kube: Kube,
+    refs: Sequence[ObjRef],
+    *,
+    title: str,
+    dry_run: bool,
+    progress: Progress,
+) -> list[str]:
+    """Delete adopted selector-less Sidecars that egressctl's own Sidecar in their
+    namespace replaces (by name: they never carried this environment's labels)."""
+    out = []
+    for r in refs:
+        flags = [f"--field-selector=metadata.name={r.name}", "--ignore-not-found", "--wait=false"]
+        if dry_run:
+            flags.append("--dry-run=server")
+        res = kube.run(
+            ["delete"],
+            flags=flags,
+            args=[resource_of(r, title)],
+            step=f"{title}: {r}",
+            namespace=r.namespace,
+        )
+        out += _echo(res, progress)
+    return out
+
+
 def deploy(
     rendered: Rendered,
     *,
@@ -191,15 +225,27 @@ def deploy(
     record_to: Path | None = None,
     source: str = "deploy",
     recorded: Recorded | None = None,
+    previous_kinds: Iterable[str] = (),
+    rollout_timeout: float = 300.0,
 ) -> DeployReport:
     """Guard, plan, confirm, then (unless ``dry_run``) record the deploy as pending under
     ``record_to``, apply the steps, and complete the record.  A plan with refused objects
     is shown and refused before anything is asked or applied.  ``previous``: namespaces
     earlier deploys wrote to (:func:`~egressctl.cluster.history.previous_namespaces`);
-    ``recorded``: a rollback's target record (it decides how Istio is restored)."""
+    ``recorded``: a rollback's target record (it decides how Istio is restored);
+    ``previous_kinds``: the kinds earlier deploys applied; ``rollout_timeout``: how
+    long the gateway Deployments may take to be available, in all."""
     kube = kube or Kube.for_env(rendered.env)
     guard_context(kube, rendered.env)
-    p = make_plan(rendered, kube, prune=prune, previous=previous, adopt=adopt, recorded=recorded)
+    p = make_plan(
+        rendered,
+        kube,
+        prune=prune,
+        previous=previous,
+        adopt=adopt,
+        recorded=recorded,
+        previous_kinds=previous_kinds,
+    )
     lines = describe(p, rendered, dry_run=dry_run, lock=lock)
     if p.refused:
         for line in lines:
@@ -229,9 +275,26 @@ def deploy(
     for i, s in enumerate(p.steps, 1):
         title = f"step {i}/{len(p.steps)}: {s.title}"
         progress(title)
-        if s.name in (StepName.EGRESS, StepName.ISTIO):
+        if s.name in APPLY_STEPS:
             applied += apply_manifests(
                 kube, s.manifests, title=title, dry_run=dry_run, progress=progress, options=options
+            )
+        elif s.name in (StepName.GATEWAY_CHART, StepName.DATAPLANE_CHART):
+            applied += apply_manifests(
+                replace(kube, namespace=s.namespace or kube.namespace),
+                s.manifests,
+                title=title,
+                dry_run=dry_run,
+                progress=progress,
+                options=options,
+            )
+        elif s.name is StepName.GATEWAY_WAIT and not dry_run:
+            wait_for_rollouts(
+                kube, s.waits, title=title, timeout=rollout_timeout, progress=progress
+            )
+        elif s.name is StepName.REPLACE:
+            deleted += delete_replaced(
+                kube, s.refs, title=title, dry_run=dry_run, progress=progress
             )
         elif s.name in (StepName.HELM_UPGRADE, StepName.HELM_ROLLBACK):
             lines, helm_revision = helm_step(

@@ -12,6 +12,10 @@ _ORDER = {
     Order.LOOSEN: "loosening: the mesh policy first, then the entries",
     Order.SAME: "policy unchanged: entries first",
 }
+MIGRATION_ORDER = (
+    "waypoint, ServiceEntries and AuthorizationPolicies first, then the waypoint "
+    "Deployment available, NetworkPolicies next, the Istio render last"
+)
 
 
 def describe(
@@ -67,7 +71,7 @@ def describe(
                 parts.append(f"{verb} {len(items)} ({shown})")
         if c.unchanged:
             parts.append(f"unchanged {len(c.unchanged)}")
-        lines.append(f"  {kind:<16}{'; '.join(parts)}")
+        lines.append(f"  {kind:<15} {'; '.join(parts)}")
     for r in p.refused:
         lines.append(f"  {'refused':<16}{r.ref}: {r.reason}")
     mode = p.istio_mode
@@ -89,7 +93,21 @@ def describe(
     if rendered.env.apply.server_side:
         force = ", --force-conflicts" if rendered.env.apply.force_conflicts else ""
         lines.append(f"  {'kubectl apply':<16}server-side, field manager egressctl{force}")
-    lines.append(f"  {'order':<16}{_ORDER[p.order]}")
+    if p.migration:
+        lines.append(
+            f"  {'data plane':<16}sidecar → ambient: the lockdown moves from "
+            "outboundTrafficPolicy to waypoint + AuthorizationPolicy + NetworkPolicy"
+        )
+        lines.append(f"  {'order':<16}{MIGRATION_ORDER}")
+    else:
+        lines.append(f"  {'order':<16}{_ORDER[p.order]}")
+    for w in p.waits:
+        lines.append(f"  {'wait for':<16}{w}")
+    for ref in p.replaced:
+        lines.append(
+            f"  {'replace':<16}{ref}: adopted; deleted once egressctl's Sidecar in "
+            f"{ref.namespace} is applied"
+        )
     for i, s in enumerate(p.steps, 1):
         lines.append(f"    {i}. {s.title}")
     if dry_run and mode is not None and mode.helm:

@@ -29,6 +29,7 @@ def diff(
     kube: Kube | None = None,
     previous: Iterable[str] = (),
     adopt: Adopt = NO_ADOPT,
+    previous_kinds: Iterable[str] = (),
 ) -> DiffReport:
     """``previous``: namespaces earlier deploys wrote to (see
     :func:`~egressctl.cluster.history.previous_namespaces`).  With server-side apply
@@ -36,14 +37,26 @@ def diff(
     manager owns is reported as a conflict."""
     kube = kube or Kube.for_env(rendered.env)
     guard_context(kube, rendered.env)
-    found = survey(rendered, kube, prune=prune, previous=previous, adopt=adopt)
+    found = survey(
+        rendered,
+        kube,
+        prune=prune,
+        previous=previous,
+        adopt=adopt,
+        previous_kinds=previous_kinds,
+    )
     out: list[str] = []
     changed = False
-    renders = [("egress objects", rendered.egress)]
+    default = kube.namespace or ""
+    renders = [("egress objects", rendered.egress, default)]
+    renders += [
+        (g.chart.describe(), g.manifest, g.chart.namespace)
+        for g in (*rendered.gateways, *rendered.dataplane_charts)
+    ]
     if rendered.istio is not None:
-        renders.append(("Istio chart", rendered.istio))
-    for title, render in renders:
-        for ns, text in split_by_namespace(render, kube.namespace or "").items():
+        renders.append(("Istio chart", rendered.istio, default))
+    for title, render, namespace in renders:
+        for ns, text in split_by_namespace(render, namespace).items():
             step = f"kubectl diff ({title}, namespace {ns})"
             flags = ["--filename=-", *apply_flags(rendered.env.apply)]
             res = kube.run(["diff"], flags=flags, step=step, stdin=text, namespace=ns, check=False)
@@ -60,7 +73,13 @@ def diff(
         out.append(f"refused {refused.line()}")
     for ref in found.adopted:
         changed = True
-        out.append(f"would adopt {ref}: exists, not owned by this environment")
+        if ref in found.replaced:
+            out.append(
+                f"would delete {ref}: adopted, a selector-less Sidecar that egressctl's "
+                "Sidecar in its namespace replaces"
+            )
+        else:
+            out.append(f"would adopt {ref}: exists, not owned by this environment")
     for ref in found.prune:
         changed = True
         out.append(

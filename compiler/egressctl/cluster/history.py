@@ -22,7 +22,7 @@ from pathlib import Path
 from egressctl.charts.limits import check_limits
 from egressctl.charts.manifests import sourced_objects
 from egressctl.charts.render import ISTIO_VALUES_FILE, RENDER_FILES, Rendered
-from egressctl.cluster.objects import split_by_namespace
+from egressctl.cluster.objects import kinds_in, split_by_namespace
 from egressctl.errors import RecordError, ToolError, UsageError, VerificationError
 from egressctl.files import write_all_atomic, write_atomic
 from egressctl.inventory.arguments import release_problem
@@ -267,6 +267,17 @@ def previous_namespaces(out: Path) -> set[str]:
             if not is_dns1123_label(ns):
                 raise _damaged(r.folder, "egress.yaml", f"namespace {ns!r} is not a DNS label")
             found.add(ns)
+    return found
+
+
+def previous_kinds(out: Path) -> set[str]:
+    """The kind keys (see :mod:`egressctl.mesh.kinds`) of the objects earlier deploys
+    applied (see :func:`_scope`), so that a later deploy lists them in the cluster and
+    prunes them even when its render holds none; a record of any age is read the same
+    way (its renders carry their apiVersion)."""
+    found: set[str] = set()
+    for r in _scope(history(out)):
+        found |= kinds_in(r.text("egress.yaml"))
     return found
 
 

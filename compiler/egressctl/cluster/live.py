@@ -10,21 +10,36 @@ from dataclasses import dataclass
 from egressctl.charts.configmaps import names, policy_of, ranges_of
 from egressctl.cluster.kube import Kube, KubeObject, as_map
 from egressctl.cluster.objects import EGRESS_KINDS
+from egressctl.mesh.kinds import KINDS, kind_key
 
 
-def live_objects(kube: Kube, namespaces: Iterable[str]) -> list[KubeObject]:
-    """Every object of the egress kinds in ``namespaces``, whoever owns it: one kubectl
-    call per namespace."""
+def listed_kinds(needed: Iterable[str] = ()) -> list[str]:
+    """The kind keys a live listing covers: ServiceEntry, VirtualService and
+    DestinationRule always, the other kinds only when ``needed`` (the render holds one,
+    or an earlier deploy applied one, so prune still finds it): a cluster without the
+    Gateway API CRDs serves an environment that does not use them."""
+    wanted = set(needed)
+    return [k.key for k in KINDS if not k.optional or k.key in wanted]
+
+
+def live_objects(
+    kube: Kube, namespaces: Iterable[str], kinds: Iterable[str] | None = None
+) -> list[KubeObject]:
+    """Every object of the egress kinds (``kinds``: the kind keys to list, see
+    :func:`listed_kinds`; None: those of :func:`listed_kinds` alone) in ``namespaces``,
+    whoever owns it: one kubectl call per namespace."""
+    keys = listed_kinds() if kinds is None else [k for k in EGRESS_KINDS if k in set(kinds)]
+    resources = ",".join(EGRESS_KINDS[k] for k in keys)
     out: list[KubeObject] = []
     for ns in sorted(set(namespaces)):
         out += [
             o
             for o in kube.items(
-                [",".join(EGRESS_KINDS.values())],
+                [resources],
                 step=f"list the egress objects in namespace {ns}",
                 namespace=ns,
             )
-            if o.get("kind") in EGRESS_KINDS
+            if kind_key(o.get("kind"), o.get("apiVersion")) in keys
         ]
     return out
 

@@ -11,13 +11,12 @@ from typing import Protocol, TypeVar
 
 from egressctl.cluster.kube import KubeObject, as_map
 from egressctl.errors import VerificationError
+from egressctl.mesh.kinds import KINDS, kind_key
 
-#: The kinds chart/ renders, and their kubectl resource names.
-EGRESS_KINDS = {
-    "ServiceEntry": "serviceentries.networking.istio.io",
-    "VirtualService": "virtualservices.networking.istio.io",
-    "DestinationRule": "destinationrules.networking.istio.io",
-}
+#: The kinds chart/ renders by kind key (see :mod:`egressctl.mesh.kinds`: ``Gateway`` is
+#: Istio's, ``Gateway.gateway.networking.k8s.io`` the Gateway API's), and their kubectl
+#: resource names, group-qualified.
+EGRESS_KINDS: dict[str, str] = {k.key: k.resource for k in KINDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +32,13 @@ class ObjRef:
 
 
 def ref_of(obj: KubeObject, default_ns: str) -> ObjRef:
-    """An object's kind, namespace (``default_ns`` when it names none) and name."""
+    """An object's kind key (its kind, group-qualified where two groups share it),
+    namespace (``default_ns`` when it names none) and name."""
     meta = as_map(obj.get("metadata"))
     return ObjRef(
-        str(obj.get("kind")), str(meta.get("namespace") or default_ns), str(meta.get("name"))
+        kind_key(obj.get("kind"), obj.get("apiVersion")),
+        str(meta.get("namespace") or default_ns),
+        str(meta.get("name")),
     )
 
 
@@ -85,3 +87,37 @@ def split_by_namespace(manifests: str, default: str) -> dict[str, str]:
         m = _META_NAMESPACE.search(doc)
         docs.setdefault(m.group(1).strip("'\"") if m else default, []).append(doc.strip("\n"))
     return {ns: "---\n" + "\n---\n".join(group) + "\n" for ns, group in sorted(docs.items())}
+
+
+_TOP_API_VERSION = re.compile(r"^apiVersion:[ \t]*(\S+)", re.MULTILINE)
+_TOP_KIND = re.compile(r"^kind:[ \t]*(\S+)", re.MULTILINE)
+_META_NAME = re.compile(r"^metadata:\n(?:[ \t]+.*\n)*?[ \t]{2}name:[ \t]*(\S+)", re.MULTILINE)
+
+
+def _scalar(m: re.Match[str] | None) -> str:
+    return m.group(1).strip("'\"") if m else ""
+
+
+def doc_refs(manifests: str, default: str) -> list[tuple[ObjRef, str]]:
+    """Each document of a render with its reference, read from its top-level lines (no
+    YAML parse: a render of 10,000 services is split in milliseconds)."""
+    out = []
+    for doc in _DOC_SPLIT.split(manifests):
+        if not doc.strip() or not _TOP_KIND_LINE.search(doc):
+            continue
+        kind = kind_key(_scalar(_TOP_KIND.search(doc)), _scalar(_TOP_API_VERSION.search(doc)))
+        ns = _scalar(_META_NAMESPACE.search(doc)) or default
+        out.append((ObjRef(kind, ns, _scalar(_META_NAME.search(doc))), doc.strip("\n")))
+    return out
+
+
+def kinds_in(manifests: str) -> set[str]:
+    """The kind keys of a render's documents."""
+    return {ref.kind for ref, _ in doc_refs(manifests, "")}
+
+
+def select_docs(manifests: str, default: str, refs: Iterable[ObjRef]) -> str:
+    """The documents of ``manifests`` whose reference is in ``refs``, as one stream."""
+    keep = set(refs)
+    docs = [doc for ref, doc in doc_refs(manifests, default) if ref in keep]
+    return "---\n" + "\n---\n".join(docs) + "\n" if docs else ""

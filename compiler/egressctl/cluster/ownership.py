@@ -18,6 +18,7 @@ from egressctl.cluster.kube import KubeObject, as_map
 from egressctl.cluster.objects import EGRESS_KINDS, ObjRef
 from egressctl.errors import UsageError
 from egressctl.inventory.model import Environment
+from egressctl.mesh.kinds import GATEWAY_API_GATEWAY, lookup
 
 OWNED_LABEL = "egressctl.io/owned"
 ENV_LABEL = "egressctl.io/environment"
@@ -84,7 +85,9 @@ def ownership(obj: KubeObject, ident: Identity) -> tuple[Ownership, str]:
 @dataclass(frozen=True, slots=True)
 class AdoptName:
     """One ``--adopt``: ``Kind/name`` (any namespace of the render) or
-    ``namespace/Kind/name``."""
+    ``namespace/Kind/name``; ``kind`` is the kind key (``Gateway`` is Istio's,
+    ``Gateway.gateway.networking.k8s.io`` the Gateway API's: see
+    :mod:`egressctl.mesh.kinds`)."""
 
     text: str
     kind: str
@@ -111,8 +114,6 @@ class Adopt:
 
 NO_ADOPT = Adopt()  # adopt nothing (the default)
 
-_KINDS_BY_LOWER = {k.lower(): k for k in EGRESS_KINDS}
-
 
 def parse_adopt(texts: Iterable[str], adopt_all: bool = False) -> Adopt:
     """``--adopt`` values → :class:`Adopt`; a malformed one is a UsageError."""
@@ -125,13 +126,14 @@ def parse_adopt(texts: Iterable[str], adopt_all: bool = False) -> Adopt:
                 "(e.g. --adopt ServiceEntry/google, --adopt payments/DestinationRule/bank)"
             )
         *ns, kind, name = parts
-        canonical = _KINDS_BY_LOWER.get(kind.lower())
-        if canonical is None:
+        found = lookup(kind)
+        if found is None:
             raise UsageError(
                 f"--adopt {text}: {kind} is not one of the kinds egressctl deploys "
-                f"({', '.join(EGRESS_KINDS)})"
+                f"({', '.join(EGRESS_KINDS)}; Istio's Gateway is Gateway, the Gateway API's "
+                f"is {GATEWAY_API_GATEWAY})"
             )
-        out.append(AdoptName(text, canonical, name, ns[0] if ns else None))
+        out.append(AdoptName(text, found.key, name, ns[0] if ns else None))
     return Adopt(tuple(out), adopt_all)
 
 
@@ -199,6 +201,9 @@ class Survey:
     refused: tuple[Refusal, ...]
     adopted: tuple[ObjRef, ...]
     prune: tuple[ObjRef, ...]
+    # Adopted selector-less Sidecars of another name that egressctl's own Sidecar in
+    # their namespace replaces (Istio allows one per namespace): deleted after it.
+    replaced: tuple[ObjRef, ...] = ()
 
 
 def _comparable(obj: KubeObject) -> dict[str, object]:

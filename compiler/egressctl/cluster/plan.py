@@ -2,23 +2,32 @@
 never cuts traffic.  When tightening, the entries are applied (and waited for) before
 the mesh policy; when loosening, the mesh policy first; prune is always last.  The mesh
 policy goes in by kubectl apply of the Istio render, or by `helm upgrade` (`helm
-rollback`) of the team's Helm release (:mod:`egressctl.cluster.install` chooses)."""
+rollback`) of the team's Helm release (:mod:`egressctl.cluster.install` chooses).
+
+Gateways, Sidecars, NetworkPolicies and ambient (issues #13-#15) add steps around the
+egress apply (see :func:`_egress_steps` and :mod:`egressctl.cluster.phases`): Sidecars
+and NetworkPolicies that loosen first; gateway charts, Gateway API Gateways and a wait until their
+Deployments are available before the routes that send traffic to them; Sidecars that
+tighten and NetworkPolicies after the entries exist; when the live mesh runs sidecars
+and the environment says ambient, the Istio render last whatever the policy change."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from egressctl.charts.configmaps import find_configmaps
 from egressctl.charts.manifests import parse_manifests
 from egressctl.charts.render import Rendered
+from egressctl.cluster.dataplane import live_dataplane
+from egressctl.cluster.dataplaneguard import refuse_ambient_without_switch
 from egressctl.cluster.helmrelease import find_release
 from egressctl.cluster.history import Recorded
 from egressctl.cluster.install import IstioMode, choose
 from egressctl.cluster.kube import Kube, KubeObject
-from egressctl.cluster.live import LiveMesh, live_mesh, live_objects
-from egressctl.cluster.objects import EGRESS_KINDS, ObjRef, ref_of
+from egressctl.cluster.live import LiveMesh, listed_kinds, live_mesh, live_objects
+from egressctl.cluster.objects import EGRESS_KINDS, ObjRef, ref_of, select_docs
 from egressctl.cluster.ownership import (
     NO_ADOPT,
     Adopt,
@@ -31,7 +40,11 @@ from egressctl.cluster.ownership import (
     classify,
     ownership,
 )
+from egressctl.cluster.phases import SIDECAR, Phases, foreign_sidecars, phases
+from egressctl.cluster.rollout import RolloutWait, chart_waits, gateway_wait
 from egressctl.errors import VerificationError
+from egressctl.inventory.model import Dataplane
+from egressctl.mesh.kinds import GATEWAY_API_GATEWAY
 
 
 class Order(str, enum.Enum):
@@ -43,8 +56,15 @@ class Order(str, enum.Enum):
 
 
 class StepName(str, enum.Enum):
-    EGRESS = "egress"  # apply the egress render (chart/)
+    LOOSEN_SIDECARS = "loosen-sidecars"  # apply Sidecars/NetworkPolicies that loosen (#14)
+    GATEWAY_CHART = "gateway-chart"  # apply one gateway chart's render (#13)
+    DATAPLANE_CHART = "dataplane-chart"  # apply one data-plane chart's (ztunnel, CNI: #15)
+    GATEWAYS = "gateways"  # apply the Gateway API Gateways / waypoint (#13, #15)
+    GATEWAY_WAIT = "gateway-wait"  # until the gateway Deployments are available
+    EGRESS = "egress"  # apply the egress render (chart/; its routing part when split)
     WAIT = "wait"  # until the API server has every egress object
+    LOCKDOWN = "lockdown"  # apply the Sidecars that tighten and the NetworkPolicies
+    REPLACE = "replace"  # delete adopted selector-less Sidecars egressctl's replace
     ISTIO = "istio"  # apply the Istio render (install: template)
     HELM_UPGRADE = "helm-upgrade"  # helm upgrade of the Istio release (install: helm)
     HELM_ROLLBACK = "helm-rollback"  # helm rollback of it to a recorded revision
@@ -53,6 +73,14 @@ class StepName(str, enum.Enum):
 
 #: The steps that change the mesh policy and capture ranges.
 ISTIO_STEPS = (StepName.ISTIO, StepName.HELM_UPGRADE, StepName.HELM_ROLLBACK)
+#: The steps that kubectl-apply a part of a render in the environment's namespace.
+APPLY_STEPS = (
+    StepName.LOOSEN_SIDECARS,
+    StepName.GATEWAYS,
+    StepName.EGRESS,
+    StepName.LOCKDOWN,
+    StepName.ISTIO,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +91,8 @@ class Step:
     refs: tuple[ObjRef, ...] = ()
     release: str | None = None  # the helm steps: the release
     revision: int | None = None  # HELM_ROLLBACK: the revision to roll back to
+    namespace: str | None = None  # GATEWAY_CHART, DATAPLANE_CHART: the chart's namespace
+    waits: tuple[RolloutWait, ...] = ()  # GATEWAY_WAIT: the Deployments
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +113,11 @@ class DeployPlan:
     refused: tuple[Refusal, ...] = ()
     adopted: tuple[ObjRef, ...] = ()
     istio_mode: IstioMode | None = None  # None: no Istio render
+    # The live mesh runs sidecars and the environment says ambient (#15): the lockdown
+    # moves from outboundTrafficPolicy to waypoint + AuthorizationPolicy + NetworkPolicy.
+    migration: bool = False
+    replaced: tuple[ObjRef, ...] = ()  # adopted foreign selector-less Sidecars to delete
+    waits: tuple[RolloutWait, ...] = ()  # gateway Deployments waited for
 
     @property
     def capture_changed(self) -> bool:
@@ -121,18 +156,47 @@ def survey(
     prune: bool = True,
     previous: Iterable[str] = (),
     adopt: Adopt = NO_ADOPT,
+    previous_kinds: Iterable[str] = (),
 ) -> Survey:
     """Classify every rendered egress object against all objects of the egress kinds in
     its namespace, and list this environment's objects to prune.  ``previous``:
     namespaces earlier deploys wrote to (see :func:`~egressctl.cluster.history.
     previous_namespaces`), so that an owned object in a namespace the inventory no
-    longer uses is still found."""
+    longer uses is still found; ``previous_kinds``: the kind keys they applied (see
+    :func:`~egressctl.cluster.history.previous_kinds`): only those and the render's are
+    listed beyond the three original kinds."""
+    return _survey(rendered, kube, prune, previous, adopt, previous_kinds)[0]
+
+
+def _survey(
+    rendered: Rendered,
+    kube: Kube,
+    prune: bool,
+    previous: Iterable[str],
+    adopt: Adopt,
+    previous_kinds: Iterable[str],
+) -> tuple[Survey, dict[ObjRef, KubeObject], dict[ObjRef, KubeObject]]:
+    """:func:`survey`, with the rendered and the live objects."""
     env = rendered.env
     wanted = wanted_objects(rendered)
-    check_adopt(adopt, wanted, env)
+    # Before any kubectl call: an --adopt that names nothing rendered (a Sidecar may name
+    # a live one the render's replaces: checked once the cluster is listed).
+    early = Adopt(tuple(a for a in adopt.names if a.kind != SIDECAR), adopt.all)
+    check_adopt(early, wanted, env)
     namespaces = {env.namespace, *previous} | {r.namespace for r in wanted}
-    live = {ref_of(o, env.namespace): o for o in live_objects(kube, namespaces)}
-    return classify(wanted, live, Identity.of(env), prune=prune, adopt=adopt)
+    kinds = listed_kinds({*previous_kinds, *(r.kind for r in wanted)})
+    live = {ref_of(o, env.namespace): o for o in live_objects(kube, namespaces, kinds)}
+    ident = Identity.of(env)
+    refused, replaced = foreign_sidecars(wanted, live, ident, adopt)
+    check_adopt(adopt, [*wanted, *replaced, *(r.ref for r in refused)], env)
+    found = classify(wanted, live, ident, prune=prune, adopt=adopt)
+    found = replace(
+        found,
+        refused=(*found.refused, *refused),
+        adopted=(*found.adopted, *replaced),
+        replaced=tuple(replaced),
+    )
+    return found, wanted, live
 
 
 def order_of(live: LiveMesh, rendered: Rendered) -> Order:
@@ -166,27 +230,43 @@ def make_plan(
     previous: Iterable[str] = (),
     adopt: Adopt = NO_ADOPT,
     recorded: Recorded | None = None,
+    previous_kinds: Iterable[str] = (),
 ) -> DeployPlan:
     """``previous``: namespaces earlier deploys wrote to, so that an owned object in a
-    namespace the inventory no longer uses is still found and pruned.  ``recorded``: a
-    rollback's target record, which decides how Istio is restored."""
+    namespace the inventory no longer uses is still found and pruned (``previous_kinds``:
+    the kinds they applied).  ``recorded``: a rollback's target record, which decides
+    how Istio is restored."""
     env = rendered.env
     revision = revision_of(rendered)
-    found = survey(rendered, kube, prune=prune, previous=previous, adopt=adopt)
+    found, wanted_objs, live_objs = _survey(rendered, kube, prune, previous, adopt, previous_kinds)
     live = live_mesh(kube, revision)
+    live_plane = live_dataplane(kube, revision) if env.dataplane is Dataplane.AMBIENT else None
+    if live_plane is not None:  # no Istio render to switch it: the live istiod decides
+        refuse_ambient_without_switch(env, rendered.istio is not None, live_plane)
+    migration = live_plane is not None and live_plane is not Dataplane.AMBIENT
     order = order_of(live, rendered)
     mode = istio_mode(rendered, kube, live, recorded)
-
-    wanted = found.wanted
-    steps: list[Step] = []
-    if wanted:
-        steps += [
-            Step(StepName.EGRESS, "apply the egress objects (chart/)", rendered.egress, wanted),
-            Step(StepName.WAIT, "wait until the egress objects exist", "", wanted),
-        ]
+    parts = phases(wanted_objs, live_objs, migration=migration)
+    waits = gateway_waits(rendered, wanted_objs)
+    steps = _egress_steps(rendered, found, parts, waits, migration)
+    # The data-plane charts (ztunnel, istio-cni) go in with the Istio render, just
+    # before it: ztunnel serves only once istiod runs ambient.
+    istio_steps = [
+        Step(
+            StepName.DATAPLANE_CHART,
+            f"apply the data-plane chart {g.chart.release} (namespace {g.chart.namespace})",
+            g.manifest,
+            namespace=g.chart.namespace,
+        )
+        for g in rendered.dataplane_charts
+    ]
     if rendered.istio is not None and mode is not None:
-        istio_step = _istio_step(rendered, mode, recorded)
-        steps = [istio_step, *steps] if order is Order.LOOSEN else [*steps, istio_step]
+        istio_steps.append(_istio_step(rendered, mode, recorded))
+    if order is Order.LOOSEN and not migration and rendered.istio is not None:
+        n = 1 if steps and steps[0].name is StepName.LOOSEN_SIDECARS else 0
+        steps[n:n] = istio_steps
+    else:  # tightening, or sidecars → ambient: the Istio render last (before prune)
+        steps += istio_steps
     if found.prune:
         steps.append(
             Step(
@@ -213,7 +293,106 @@ def make_plan(
         refused=found.refused,
         adopted=found.adopted,
         istio_mode=mode,
+        migration=migration,
+        replaced=found.replaced,
+        waits=tuple(waits),
     )
+
+
+def gateway_waits(rendered: Rendered, wanted: Mapping[ObjRef, KubeObject]) -> list[RolloutWait]:
+    """The gateway Deployments to wait for: each gateway chart's, then the ones istiod
+    makes for the render's Gateway API Gateways (a waypoint is one)."""
+    out: list[RolloutWait] = []
+    for g in rendered.gateways:
+        out += chart_waits(g.chart.release, g.chart.namespace, g.objects)
+    for ref, obj in wanted.items():
+        w = gateway_wait(ref, obj) if ref.kind == GATEWAY_API_GATEWAY else None
+        if w is not None:
+            out.append(w)
+    return out
+
+
+def _egress_steps(
+    rendered: Rendered,
+    found: Survey,
+    parts: Phases,
+    waits: list[RolloutWait],
+    migration: bool,
+) -> list[Step]:
+    """The steps of the gateway charts and chart/'s render, in order: Sidecars that
+    loosen; gateway charts; Gateway API Gateways (with the ServiceEntries and
+    AuthorizationPolicies when moving to ambient); the wait for the gateway Deployments;
+    the routing; the wait until every object exists; the lockdown (tightening Sidecars,
+    NetworkPolicies); the adopted foreign Sidecars' deletion."""
+    env = rendered.env
+    text = rendered.egress
+    steps: list[Step] = []
+
+    def docs(refs: tuple[ObjRef, ...]) -> str:
+        return select_docs(text, env.namespace, refs)
+
+    if parts.loosen:
+        steps.append(
+            Step(
+                StepName.LOOSEN_SIDECARS,
+                "apply the Sidecars and NetworkPolicies that loosen a namespace",
+                docs(parts.loosen),
+                parts.loosen,
+            )
+        )
+    for g in rendered.gateways:
+        steps.append(
+            Step(
+                StepName.GATEWAY_CHART,
+                f"apply the {g.chart.describe()}",
+                g.manifest,
+                namespace=g.chart.namespace,
+            )
+        )
+    if parts.gateways:
+        title = (
+            "apply the waypoint, ServiceEntries and AuthorizationPolicies"
+            if migration
+            else "apply the Gateway API Gateways"
+        )
+        steps.append(Step(StepName.GATEWAYS, title, docs(parts.gateways), parts.gateways))
+    if waits:
+        steps.append(
+            Step(
+                StepName.GATEWAY_WAIT,
+                "wait until the gateway Deployments are available",
+                waits=tuple(waits),
+            )
+        )
+    if parts.routing:
+        routing = text if not parts.split else docs(parts.routing)
+        title = (
+            "apply the egress objects (chart/)"
+            if not parts.split
+            else ("apply the entries and routes (chart/)")
+        )
+        steps.append(Step(StepName.EGRESS, title, routing, parts.routing))
+    applied = (*parts.loosen, *parts.gateways, *parts.routing)
+    if applied:
+        steps.append(Step(StepName.WAIT, "wait until the egress objects exist", "", applied))
+    if parts.lockdown:
+        steps.append(
+            Step(
+                StepName.LOCKDOWN,
+                "apply the lockdown: Sidecars that tighten, NetworkPolicies",
+                docs(parts.lockdown),
+                parts.lockdown,
+            )
+        )
+    if found.replaced:
+        steps.append(
+            Step(
+                StepName.REPLACE,
+                "delete the adopted selector-less Sidecars egressctl's Sidecars replace",
+                refs=found.replaced,
+            )
+        )
+    return steps
 
 
 def istio_mode(

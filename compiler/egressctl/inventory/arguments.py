@@ -15,7 +15,9 @@ from egressctl.inventory.names import (
 )
 
 HELM_RELEASE_MAX = 53
+_NAME_MAX, _PATH_MAX = 255, 4096  # a file name, a path (Linux's NAME_MAX, PATH_MAX)
 _REPO_URL = re.compile(r"(?:https?|oci)://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
+_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)([^/?#@]*)@", re.IGNORECASE)
 _CHART_VERSION = re.compile(r"[0-9A-Za-z.+~^*<>=, |-]+")
 
 
@@ -69,6 +71,9 @@ def argument_problem(value: str, what: str, *, spaces: bool = True) -> str | Non
     if _unprintable(value) or (not spaces and " " in value):
         kind = "control characters" if spaces else "whitespace or control characters"
         return f"the {what} {value!r} holds {kind}"
+    longest = max(len(part.encode()) for part in value.split("/"))
+    if longest > _NAME_MAX or len(value.encode()) > _PATH_MAX:  # the OS would refuse it
+        return f"the {what} {value[:40]!r}… is too long (at most {_NAME_MAX} bytes a name)"
     return None
 
 
@@ -87,10 +92,24 @@ def revision_problem(value: str) -> str | None:
     return f"{value!r} is not an Istio revision ({DNS_LABEL_HINT}, at most {DNS_LABEL_MAX})"
 
 
+def _masked(url: str) -> str:
+    """``url`` with the password (or a lone token) of its user info shown as ***."""
+    found = _USERINFO.match(url)
+    if found is None:
+        return url
+    user, colon, _ = found.group(2).partition(":")
+    return f"{found.group(1)}{user + ':***' if colon else '***'}@{url[found.end() :]}"
+
+
 def repo_problem(value: str) -> str | None:
-    if _REPO_URL.fullmatch(value):
-        return None
-    return f"{value!r} is not an http://, https:// or oci:// URL without whitespace"
+    if not _REPO_URL.fullmatch(value):
+        return f"{_masked(value)!r} is not an http://, https:// or oci:// URL without whitespace"
+    if _USERINFO.match(value):
+        return (
+            f"{_masked(value)!r} holds credentials: the environment file is committed, and "
+            "egressctl prints every helm command it runs (keep credentials out of both)"
+        )
+    return None
 
 
 def version_problem(value: str) -> str | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from egressctl.errors import KeyPath
+from egressctl.inventory.ambientenv import parse_ambient, parse_dataplane
 from egressctl.inventory.arguments import (
     argument_problem,
     context_problem,
@@ -18,8 +19,17 @@ from egressctl.inventory.arguments import (
     revision_problem,
     version_problem,
 )
+from egressctl.inventory.dataplanecharts import DataplaneSpec, parse_dataplane_charts
+from egressctl.inventory.gatewaycharts import GatewaySpec, parse_gateway_charts
 from egressctl.inventory.keys import APPLY_KEYS, CLUSTER_KEYS, ENV_KEYS, ISTIO_KEYS
-from egressctl.inventory.model import API_VERSIONS, ApplyOptions, ClusterRanges, IstioInstall
+from egressctl.inventory.model import (
+    API_VERSIONS,
+    Ambient,
+    ApplyOptions,
+    ClusterRanges,
+    Dataplane,
+    IstioInstall,
+)
 from egressctl.inventory.reader import Reader
 
 DEFAULT_NAMESPACE = "istio-system"
@@ -37,6 +47,8 @@ class IstioSpec:
     version: str | None = None
     revision: str | None = None
     install: IstioInstall = IstioInstall.AUTO
+    gateways: tuple[GatewaySpec, ...] = ()  # `istio.gateways` (issue #13)
+    charts: tuple[DataplaneSpec, ...] = ()  # `istio.charts`: ztunnel, CNI (issue #15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +65,8 @@ class EnvSpec:
     kubeconfig: str | None = None
     allow_empty_inventory: bool = False
     apply: ApplyOptions = field(default_factory=ApplyOptions)
+    dataplane: Dataplane = Dataplane.SIDECAR  # issue #15
+    ambient: Ambient = field(default_factory=Ambient)
 
 
 def _refuse(r: Reader, code: str, path: KeyPath, problem: str | None, hint: str = "") -> None:
@@ -133,6 +147,8 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
             kubeconfig = None
     allow_empty = r.get(m, "allowEmptyInventory", (), bool)
     apply = _apply(m, r)
+    dataplane = parse_dataplane(m, r)
+    ambient = parse_ambient(m, r, dataplane)
     if context is None or inventory is None:
         return None
     return EnvSpec(
@@ -146,6 +162,8 @@ def parse_environment(data: Any, r: Reader) -> EnvSpec | None:
         kubeconfig=kubeconfig,
         allow_empty_inventory=bool(allow_empty),
         apply=apply,
+        dataplane=dataplane,
+        ambient=ambient,
     )
 
 
@@ -197,6 +215,8 @@ def _istio(m: dict[str, Any], r: Reader) -> IstioSpec | None:
         version = r.string(istio, "version", at)
     revision = r.string(istio, "revision", at)
     install = _install(istio, r, at)
+    gateways = parse_gateway_charts(istio, r)
+    charts = parse_dataplane_charts(istio, r)
     _istio_arguments(r, chart, release, values, repo, version, revision)
     if version is not None and repo is None:
         r.err(
@@ -215,6 +235,8 @@ def _istio(m: dict[str, Any], r: Reader) -> IstioSpec | None:
         version=version,
         revision=revision,
         install=install,
+        gateways=gateways,
+        charts=charts,
     )
 
 

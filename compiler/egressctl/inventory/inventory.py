@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from egressctl.errors import Anchor, KeyPath
+from egressctl.inventory.expiry import read_expires
+from egressctl.inventory.gateways import gateway_unknown_keys, read_gateway_part
 from egressctl.inventory.keys import (
     CAPTURE_KEYS,
     ENDPOINT_KEYS,
@@ -34,6 +36,11 @@ from egressctl.inventory.model import (
     Resolution,
     Service,
     TlsMode,
+)
+from egressctl.inventory.namespaces import (
+    read_export_listed,
+    read_namespaces,
+    unknown_namespace_keys,
 )
 from egressctl.inventory.reader import Reader, did_you_mean, is_type, type_name
 
@@ -99,12 +106,17 @@ def parse_inventory(data: Any, r: Reader, sources: tuple[str, ...] = ()) -> Inve
             services.append(svc)
         elif value is not None:
             parts.unread.add(Part.SERVICES)
+    gw = read_gateway_part(m, r, services)
     return Inventory(
         policy=policy,
         capture=capture,
-        services=tuple(services),
+        services=gw.services,
+        gateways=gw.gateways,
+        default_via=gw.default_via,
         sources=sources,
         unread=frozenset(parts.unread),
+        namespaces=read_namespaces(m, r, tuple(s.name for s in services)),
+        export_listed=read_export_listed(m, r),
     )
 
 
@@ -115,6 +127,8 @@ def unknown_keys(data: Any, r: Reader, base: KeyPath = ()) -> None:
     if not isinstance(data, dict):
         return
     r.fields(data, base, INVENTORY_KEYS)
+    unknown_namespace_keys(data, r, base)
+    gateway_unknown_keys(data, r, base)
     capture = data.get("capture")
     if isinstance(capture, dict):
         r.fields(capture, (*base, "capture"), CAPTURE_KEYS)
@@ -219,6 +233,7 @@ def _service(name: str, value: Any, r: Reader) -> Service | None:
     endpoints = parts.read(Part.ENDPOINTS, lambda: _endpoints(m, path, r)) or []
     export_to = parts.read(Part.EXPORT_TO, lambda: r.strings(m, "exportTo", path)) or []
     meta = {k: r.string(m, k, path) for k in ("owner", "reason", "ticket")}
+    expires = read_expires(m, path, r)
     acknowledge = _acknowledge(m, path, r)
     if res is None:
         resolution = _inferred_resolution(hosts, addresses, bool(endpoints))
@@ -241,6 +256,7 @@ def _service(name: str, value: Any, r: Reader) -> Service | None:
         single_host="host" in m,
         acknowledge=acknowledge,
         unread=frozenset(parts.unread),
+        expires=expires,
     )
 
 

@@ -22,8 +22,9 @@ parsed, a file an environment names that is not there.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, NoReturn, TypeVar
 
@@ -37,21 +38,28 @@ from egressctl.errors import (
     error,
 )
 from egressctl.files import FileTooLarge, NotRegularFile, check_regular
+from egressctl.inventory.ambientenv import located_ambient
 from egressctl.inventory.arguments import env_name_problem
+from egressctl.inventory.dataplanecharts import resolve_dataplane_charts
 from egressctl.inventory.environment import EnvSpec, IstioSpec, parse_environment
+from egressctl.inventory.gatewaycharts import resolve_gateway_charts
 from egressctl.inventory.inventory import parse_inventory, unknown_keys
 from egressctl.inventory.layers import Layer, merge, merged
 from egressctl.inventory.model import (
     Capture,
+    DataplaneChart,
     Environment,
+    GatewayChart,
     Inventory,
     IstioChart,
     Policy,
     TeamValues,
 )
 from egressctl.inventory.overrides import defined_services, unknown_overrides
+from egressctl.inventory.pathcheck import looked_up
 from egressctl.inventory.positions import Locator, report_order
 from egressctl.inventory.reader import Reader, type_name
+from egressctl.inventory.releases import release_clashes
 from egressctl.inventory.safeyaml import (
     MAX_FILE_BYTES,
     YamlFile,
@@ -162,7 +170,19 @@ def _foreign(layers: Iterable[Layer]) -> list[Problem]:
         )
         for layer in layers
         for path, value in foreign_values(layer.data)
+        if not _is_expiry_date(path, value)
     ]
+
+
+def _is_expiry_date(path: KeyPath, value: Any) -> bool:
+    """`services.NAME.expires: 2026-12-31`: the one place an inventory holds a date."""
+    return (
+        len(path) == 3
+        and path[0] == "services"
+        and path[2] == "expires"
+        and isinstance(value, datetime.date)
+        and not isinstance(value, datetime.datetime)
+    )
 
 
 def _layer_keys(layers: Iterable[Layer]) -> list[Problem]:
@@ -177,21 +197,27 @@ def _layer_keys(layers: Iterable[Layer]) -> list[Problem]:
 
 
 def _blank(layers: Iterable[Layer]) -> tuple[Problem, ...]:
-    """Inventory files with neither `services` nor `policy`: not an inventory (a config
-    file named by mistake, every key unknown) — compiled, it would be an empty ALLOW_ANY
-    policy that loosens the mesh and prunes every entry."""
+    """Inventory files with none of the inventory's own parts (`services`, `policy`,
+    `gateways`, `namespaces`, `defaults`): not an inventory (a config file named by
+    mistake, every key unknown) — compiled, it would be an empty ALLOW_ANY policy that
+    loosens the mesh and prunes every entry.  A layer that holds only `gateways:` or
+    `namespaces:` (a platform team's file beside the services) is one."""
     return tuple(
         error(
             "inventory-blank",
             (),
-            "the file has neither `services` nor `policy`: it is not an inventory",
+            "the file has none of `services`, `policy`, `gateways`, `namespaces`: "
+            "it is not an inventory",
             "list the external services under `services:` (`services: {}` for none), or "
             "set `allowEmptyInventory: true` in the environment file",
             layer=layer.shown,
         )
         for layer in layers
-        if not layer.prefix and "services" not in layer.data and "policy" not in layer.data
+        if not layer.prefix and not _INVENTORY_PARTS & set(layer.data)
     )
+
+
+_INVENTORY_PARTS = frozenset({"services", "policy", "gateways", "namespaces", "defaults"})
 
 
 # ---------------------------------------------------------------------------
@@ -253,6 +279,8 @@ def read_environment(env: str, cwd: Path | None = None) -> Loaded[Environment]:
     layers: list[Layer] = []
     inv_shown: list[str] = []
     istio = None
+    gateway_charts: tuple[GatewayChart, ...] = ()
+    dataplane_charts: tuple[DataplaneChart, ...] = ()
     if spec is not None:
         for i, rel in enumerate(spec.inventory):
             p = folder / rel
@@ -268,6 +296,32 @@ def read_environment(env: str, cwd: Path | None = None) -> Loaded[Environment]:
                 inv_shown.append(name)
         if spec.istio is not None:
             istio = _istio_chart(spec.istio, folder, shown, named, files, base)
+            gateway_charts = resolve_gateway_charts(
+                spec.istio.gateways,
+                folder=folder,
+                shown=shown,
+                env_text=files.files[shown].text,
+                namespace=spec.namespace,
+                istio_release=spec.istio.release,
+                problems=named,
+                named_file=_named_file,
+                read_values=lambda p: _team_values(p, _shown(p, base), files),
+            )
+            dataplane_charts = resolve_dataplane_charts(
+                spec.istio.charts,
+                folder=folder,
+                shown=shown,
+                env_text=files.files[shown].text,
+                namespace=spec.namespace,
+                problems=named,
+                named_file=_named_file,
+                read_values=lambda p: _team_values(p, _shown(p, base), files),
+            )
+            named.extend(
+                release_clashes(
+                    spec.istio.release, spec.namespace, gateway_charts, dataplane_charts, shown
+                )
+            )
     problems = [*e.problems, *named]
     # Every inventory file read, or nothing to judge overrides against: stop here.
     inventory_unread = any(
@@ -285,7 +339,12 @@ def read_environment(env: str, cwd: Path | None = None) -> Loaded[Environment]:
         files, layers, tuple(problems), (*inv_shown, shown), spec.allow_empty_inventory, data
     )
     return Loaded(
-        model=_environment(e.path, shown, spec, istio, inv.model),
+        model=replace(
+            _environment(e.path, shown, spec, istio, inv.model),
+            gateway_charts=gateway_charts,
+            ambient=located_ambient(spec, files.files[shown].text, shown),
+            dataplane_charts=dataplane_charts,
+        ),
         problems=inv.problems,
         locator=inv.locator,
     )
@@ -335,6 +394,8 @@ def _environment(
             else None
         ),
         apply=spec.apply,
+        dataplane=spec.dataplane,
+        ambient=spec.ambient,
     )
 
 
@@ -378,7 +439,12 @@ def _istio_chart(
     chart = spec.chart
     if spec.repo is None:
         local = folder / spec.chart
-        if not local.exists():
+        why = looked_up(local)
+        if why:
+            problems.append(
+                error("file-unreadable", ("istio", "chart"), f"Istio chart: {why}", layer=shown)
+            )
+        elif why == "":
             problems.append(
                 _missing(
                     ("istio", "chart"),

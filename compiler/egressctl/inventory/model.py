@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from egressctl.errors import Loc
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # `acknowledge: {CODE: reason}`: warnings a team accepts for one entry, with the reason.
 Acknowledgements = tuple[tuple[str, str], ...]
@@ -197,6 +199,9 @@ class WorkloadAllowlist:
     name: str
     selector: tuple[tuple[str, str], ...]
     allow: tuple[str, ...]  # service names, `*` already expanded to every service
+    # `serviceAccount`: the pods' service account, which an ambient waypoint knows them
+    # by (it sees identities, not labels).  Required in ambient; unused with sidecars.
+    service_account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +224,7 @@ class Inventory:
     sources: tuple[str, ...] = ()
     unread: frozenset[Part] = frozenset()  # of the inventory's own parts (policy, capture)
     gateways: tuple[EgressGateway, ...] = ()  # issue #13
+    default_via: str | None = None  # `defaults.via` as written (None: direct)
     namespaces: tuple[NamespacePolicy, ...] = ()  # issue #14
     # `defaults: {exportTo: listed}`: every entry exported only to the namespaces that
     # allow it (strict tenancy, issue #14).
@@ -284,6 +290,54 @@ class Dataplane(str, enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Ambient:
+    """`ambient:` in the environment file (issue #15): the egress namespace and its
+    waypoint, and the namespaces enrolled in ambient beyond those `namespaces:` lists
+    (`enrolled`).  ``loc``: where `dataplane` is written (the render check points there)."""
+
+    namespace: str = "istio-egress"
+    waypoint: str = "egress-waypoint"
+    enrolled: tuple[str, ...] = ()
+    loc: Loc = field(default_factory=lambda: Loc(""))
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayChart:
+    """`istio.gateways[i]` (issue #13): a gateway chart the environment runs, its paths
+    resolved like the Istio chart's; ``loc`` is where the entry is written (render
+    checks point there)."""
+
+    chart: str  # absolute path of a chart folder or .tgz; the chart's name with `repo`
+    release: str
+    namespace: str
+    values: tuple[str, ...] = ()  # absolute paths of the team's values files
+    repo: str | None = None
+    version: str | None = None
+    team_values: tuple[TeamValues, ...] = ()  # ``values``, read (those that are mappings)
+    index: int = 0  # its place in `istio.gateways`
+    loc: Loc = field(default_factory=lambda: Loc(""))
+
+    def describe(self) -> str:
+        where = self.chart
+        if self.repo:
+            where = f"{self.chart} {self.version or '(latest)'} from {self.repo}"
+        return f"gateway chart {where} (release {self.release} in {self.namespace})"
+
+
+@dataclass(frozen=True, slots=True)
+class DataplaneChart(GatewayChart):
+    """`istio.charts[i]` (issue #15): a data-plane chart (ztunnel, istio-cni) rendered
+    with the Istio chart's discipline, like a gateway chart; ``index`` and ``loc`` name
+    its place in `istio.charts`."""
+
+    def describe(self) -> str:
+        where = self.chart
+        if self.repo:
+            where = f"{self.chart} {self.version or '(latest)'} from {self.repo}"
+        return f"data-plane chart {where} (release {self.release} in {self.namespace})"
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     name: str
     file: str
@@ -296,3 +350,6 @@ class Environment:
     kubeconfig: str | None = None
     apply: ApplyOptions = ApplyOptions()
     dataplane: Dataplane = Dataplane.SIDECAR  # issue #15
+    ambient: Ambient = Ambient()  # `ambient:` (issue #15)
+    dataplane_charts: tuple[DataplaneChart, ...] = ()  # `istio.charts` (issue #15)
+    gateway_charts: tuple[GatewayChart, ...] = ()  # `istio.gateways` (issue #13)

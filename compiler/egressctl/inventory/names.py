@@ -36,6 +36,21 @@ def is_label_value(value: str) -> bool:
     return len(value) <= LABEL_VALUE_MAX and _LABEL_VALUE.fullmatch(value) is not None
 
 
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+LABEL_KEY_HINT = (
+    "a label key is [PREFIX/]NAME: NAME at most 63 alphanumerics with '-', '_' and '.' "
+    "inside, PREFIX a DNS subdomain"
+)
+
+
+def is_label_key(key: str) -> bool:
+    """A Kubernetes label key: ``[prefix/]name``, the prefix a DNS-1123 subdomain."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and not is_dns1123_subdomain(prefix):
+        return False
+    return len(name) <= LABEL_VALUE_MAX and _LABEL_NAME.fullmatch(name) is not None
+
+
 def is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)

@@ -79,7 +79,8 @@ def _key_position(node: Any, key: Any, depth: int = 0) -> Any:
     it came from.  None when unknown."""
     from ruamel.yaml.comments import CommentedMap
 
-    found = node.lc.data.get(key)
+    data = getattr(node.lc, "data", None)  # None for a mapping merged in place (`<<: {…}`)
+    found = data.get(key) if isinstance(data, dict) else None
     if found is not None or depth > 20:
         return found
     for merged in getattr(node, "merge", None) or ():

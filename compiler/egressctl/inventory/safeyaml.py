@@ -66,6 +66,20 @@ class _NoDuplicatesLoader(FastSafeLoader):  # type: ignore[misc,valid-type]
         return mapping
 
 
+def _timestamp(loader: _NoDuplicatesLoader, node: yaml.ScalarNode) -> Any:
+    """YAML's timestamp, or a located error for one that looks like a date but is not
+    (`2026-13-01`): PyYAML would raise a bare ValueError."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} looks like a date but is not one ({exc})", node.start_mark
+        ) from None
+
+
+_NoDuplicatesLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def _load(text: str) -> tuple[Any, list[tuple[str, yaml.Mark]]]:
     """The document, and the duplicate keys found (key, where)."""
     loader = _NoDuplicatesLoader(text)

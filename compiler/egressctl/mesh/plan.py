@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from egressctl.inventory.model import (
+    Ambient,
     Capture,
     ClusterRanges,
     Dataplane,
@@ -17,6 +18,8 @@ from egressctl.inventory.model import (
     Service,
 )
 from egressctl.inventory.names import is_label_value
+from egressctl.mesh import ambient, gatewayapi, namespaces
+from egressctl.mesh import gateways as istio_gateways
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +32,16 @@ class Target:
     istio_version: tuple[int, int] | None = None  # (major, minor) of the Istio chart
     dataplane: Dataplane = Dataplane.SIDECAR
     cluster: ClusterRanges = field(default_factory=ClusterRanges)
+    ambient: Ambient = field(default_factory=Ambient)  # with dataplane AMBIENT (#15)
 
 
 # chart/'s values key → the kind of the objects it holds, for the keys that `extra` holds
 # (gateways, sidecars, network policies…).  Each feature adds its keys here.
 EXTRA_KINDS: dict[str, str] = {}
+EXTRA_KINDS.update(namespaces.KINDS)  # sidecars, networkPolicies (#14)
+EXTRA_KINDS.update(gatewayapi.KINDS)  # Gateway API gateways and routes (#13)
+EXTRA_KINDS.update(istio_gateways.KINDS)  # api: istio gateways and two-hop routes (#13)
+EXTRA_KINDS.update(ambient.KINDS)  # authorizationPolicies (#15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +194,7 @@ def destination_rule(svc: Service) -> dict[str, Any] | None:
 
 def build(inv: Inventory, target: Target | None = None) -> Plan:
     target = target or Target()
+    inv = namespaces.with_listed_export(inv, target)  # `defaults.exportTo: listed` (#14)
     include, exclude = capture_values(inv.capture)
     entries: dict[str, dict[str, Any]] = {}
     routes: dict[str, dict[str, Any]] = {}
@@ -198,5 +207,11 @@ def build(inv: Inventory, target: Target | None = None) -> Plan:
         rule = destination_rule(svc)
         if rule is not None:
             rules[svc.name] = rule
+    if target.dataplane is Dataplane.AMBIENT:  # the ambient set instead of the sidecar set
+        base = Plan(inv.policy, include, exclude, entries, routes, rules, {}, target)
+        return ambient.build(inv, target, base)
     extra: dict[str, dict[str, dict[str, Any]]] = {}
+    istio_gateways.add_gateways(inv, target, entries, routes, rules, extra)  # via (#13)
+    namespaces.add_objects(extra, inv, target)  # Sidecars, NetworkPolicies (#14)
+    gatewayapi.add_objects(inv, target, entries, rules, extra)  # api: gateway-api (#13)
     return Plan(inv.policy, include, exclude, entries, routes, rules, extra, target)

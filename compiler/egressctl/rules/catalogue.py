@@ -34,7 +34,19 @@ RULES: tuple[Rule, ...] = (
         "`!!python/object/apply:os.system`",
     ),
     Rule("yaml-alias-bomb", ERROR, "aliases that expand past a bound", "nested `&a [*b, *b, …]`"),
-    Rule("yaml-type", ERROR, "a date, binary or set value", "`ticket: 2024-01-01`"),
+    Rule(
+        "yaml-type",
+        ERROR,
+        "a date (except `expires`), binary or set value",
+        "`ticket: 2024-01-01`",
+    ),
+    Rule("expires-invalid", ERROR, "`expires` that is not a YYYY-MM-DD date", "`expires: soon`"),
+    Rule(
+        "service-expired",
+        WARNING,
+        "a service whose `expires` date has passed (first in `report`)",
+        "`expires: 2025-01-31`",
+    ),
     Rule("not-utf8", ERROR, "bytes that are not UTF-8", "a Latin-1 `é`"),
     Rule("file-too-large", ERROR, "a file over 64 MiB", "a 100 MB inventory"),
     Rule(
@@ -343,6 +355,195 @@ RULES: tuple[Rule, ...] = (
         "a wildcard that covers another service's host",
         "`*.a.com` and `x.a.com`",
     ),
+    # Egress gateways (issue #13)
+    Rule(
+        "gateway-name-invalid",
+        ERROR,
+        "a gateway name that is not a DNS-1123 label (it names the Gateway), or `direct`",
+        "`gateways: {Egress_GW: …}`",
+    ),
+    Rule(
+        "gateway-service-invalid",
+        ERROR,
+        "a gateway `service` that is not a DNS-1123 label",
+        "`service: istio.egress`",
+    ),
+    Rule(
+        "gateway-selector-invalid",
+        ERROR,
+        "a gateway selector that is empty or holds an invalid label key or value",
+        "`selector: {istio: ''}`",
+    ),
+    Rule("gateway-api-invalid", ERROR, "an `api` other than istio / gateway-api", "`api: k8s`"),
+    Rule("via-invalid", ERROR, "a `via` neither `direct` nor a DNS label", "`via: Egress GW`"),
+    Rule(
+        "via-unknown-gateway",
+        ERROR,
+        "a `via` (or `defaults.via`) naming no gateway under `gateways:`",
+        "`via: egres`",
+    ),
+    Rule(
+        "gateway-resolution-none",
+        ERROR,
+        "a service via a gateway with resolution NONE (the hop loops back into the gateway)",
+        "`host: '*.example.com'` + `via: egress`",
+    ),
+    Rule(
+        "gateway-port-opaque",
+        ERROR,
+        "a port neither HTTP nor TLS via a gateway (it routes by Host or SNI only)",
+        "`ports: [5432/tcp]` + `via: egress`",
+    ),
+    Rule(
+        "gateway-port-conflict",
+        ERROR,
+        "a TLS port 80 and an HTTP port via one gateway (the HTTP hop uses port 80)",
+        "`ports: [80/tls, 8080/http]` + `via: egress`",
+    ),
+    Rule(
+        "gateway-api-name-too-long",
+        ERROR,
+        "a gateway-api gateway name over 57 characters (Istio's Service `<name>-istio`)",
+        "`gateways: {<58 characters>: {api: gateway-api}}`",
+    ),
+    Rule(
+        "gateway-api-port-conflict",
+        ERROR,
+        "a TLS port and an HTTP port of one number via one gateway-api gateway",
+        "`ports: [8443/http]` and `[8443/tls]` via one gateway-api gateway",
+    ),
+    Rule(
+        "gateway-http-hosts",
+        ERROR,
+        "an HTTP port via a gateway on a service with several hosts",
+        "`hosts: [a.com, b.com]` + `80/http` + `via: egress`",
+    ),
+    Rule(
+        "gateway-http-ports",
+        ERROR,
+        "two HTTP ports of a service via an `api: istio` gateway (both hop on its port 80)",
+        "`ports: [80/http, 8080/http]` + `via: egress`",
+    ),
+    Rule(
+        "gateway-mtls-mixed",
+        ERROR,
+        "two `api: istio` gateways on the same pods, one with `mtls` and one without, "
+        "both carrying HTTP (port 80 cannot be both HTTPS and HTTP)",
+        "`egress: {}` and `plain: {mtls: false}`, same selector",
+    ),
+    Rule(
+        "gateway-originate-scope",
+        ERROR,
+        "`originate.workloadSelector` or `namespace` on a service via a gateway",
+        "`originate: {mode: SIMPLE, namespace: team-a}` + `via: egress`",
+    ),
+    Rule(
+        "gateway-host-conflict",
+        ERROR,
+        "one host and port via two gateways",
+        "`a.com 443` via `egress` and via `egress-b`",
+    ),
+    Rule(
+        "gateway-and-direct",
+        ERROR,
+        "one host and port via a gateway in one service and direct in another",
+        "`a.com 443` via `egress` and in a service without `via`",
+    ),
+    Rule(
+        "gateway-mtls-unsupported",
+        ERROR,
+        "`mtls: true` on a gateway with `api: gateway-api`",
+        "`{api: gateway-api, mtls: true}`",
+    ),
+    # Per-namespace allowlists (issue #14)
+    Rule(
+        "allow-unknown-service",
+        ERROR,
+        "a namespace's or workload's `allow` naming no service (with a did-you-mean)",
+        "`namespaces: {shop: {allow: [strpe]}}`",
+    ),
+    Rule(
+        "allow-not-exported",
+        ERROR,
+        "an allowed service whose own `exportTo` hides it from the namespace",
+        "`allow: [payroll]` in `shop`, payroll `exportTo: [hr]`",
+    ),
+    Rule(
+        "namespace-host-conflict",
+        ERROR,
+        "two services visible in one namespace on the same host and port (Istio keeps one "
+        "silently)",
+        "`allow: [a, b]`, both `api.example.com:443`",
+    ),
+    Rule(
+        "namespace-import-overlap",
+        ERROR,
+        "an allowed host that overlaps the host of a service the namespace does not allow: "
+        "its Sidecar imports both (use `defaults: {exportTo: listed}`)",
+        "`allow: [google]` (`*.googleapis.com`), storage.googleapis.com not allowed",
+    ),
+    Rule(
+        "network-policy-direct",
+        ERROR,
+        "a `networkPolicy: true` namespace allowed a direct service the policy cannot "
+        "name by address (reachable only through a gateway, or by the `addresses` of a "
+        "NONE service or the IP endpoints of a STATIC one)",
+        "`allow: [stripe]`, stripe with no `via` and no `addresses`",
+    ),
+    Rule(
+        "network-policy-gateway",
+        ERROR,
+        "`networkPolicy: true` in a namespace where an egress gateway runs (it cuts the gateway)",
+        "gateway `egress` in istio-egress, `namespaces: {istio-egress: {networkPolicy: true}}`",
+    ),
+    Rule(
+        "network-policy-no-cluster",
+        ERROR,
+        "`networkPolicy: true` in an environment without `cluster.podCIDRs` and "
+        "`cluster.serviceCIDRs`",
+        "`networkPolicy: true`, no `cluster:` in the environment file",
+    ),
+    Rule(
+        "namespace-is-entry-namespace",
+        ERROR,
+        "the environment's own namespace listed under `namespaces` (its `./*` would import "
+        "every entry)",
+        "`namespaces: {istio-system: …}`",
+    ),
+    Rule(
+        "workload-name-invalid",
+        ERROR,
+        "a workload allowlist name that is not a DNS-1123 label, or `default` / "
+        "`egressctl-egress` (it names the workload's Sidecar)",
+        "`workloads: {Exporter_1: …}`",
+    ),
+    Rule(
+        "workload-selector-invalid",
+        ERROR,
+        "a workload allowlist selector with a key that is no label key or a value that is "
+        "no label value (it becomes a workloadSelector and a podSelector)",
+        '`selector: {app: "{{ .Release.Name }}"}`',
+    ),
+    Rule(
+        "allow-star-mixed",
+        ERROR,
+        "`*` listed with service names in one allowlist (the names would be ignored)",
+        '`allow: ["*", stripe]`',
+    ),
+    Rule(
+        "namespace-reserved",
+        ERROR,
+        "kube-system, kube-public or kube-node-lease listed, or used for a gateway, gateway "
+        "chart or the ambient egress namespace (a lockdown there breaks the cluster)",
+        "`namespaces: {kube-system: …}`",
+    ),
+    Rule(
+        "gateway-subsets-name-taken",
+        ERROR,
+        "a service named like an `api: istio` gateway's subset DestinationRule "
+        "(`<gateway>-subsets`): two objects would share one name",
+        "`services: {egress-subsets: …}` with `gateways: {egress: …}`",
+    ),
     # Policy and capture
     Rule(
         "registry-only-empty",
@@ -425,6 +626,196 @@ RULES: tuple[Rule, ...] = (
         ERROR,
         "an acknowledgement with an empty reason",
         "`acknowledge: {tcp-port-catch-all: ''}`",
+    ),
+    # Gateway charts (`istio.gateways`, issue #13)
+    Rule(
+        "gateway-chart-invalid",
+        ERROR,
+        "a gateway chart path or name helm could take for a flag (or empty)",
+        "`chart: --set=x`",
+    ),
+    Rule(
+        "gateway-release-invalid",
+        ERROR,
+        "a gateway chart release that is not a Helm release name",
+        "`release: Egress_GW`",
+    ),
+    Rule(
+        "gateway-namespace-invalid",
+        ERROR,
+        "a gateway chart namespace that is not a DNS-1123 label",
+        "`namespace: istio egress`",
+    ),
+    Rule("gateway-values-invalid", ERROR, "a gateway values file path starting '-'", "`-f`"),
+    Rule("gateway-repo-invalid", ERROR, "a gateway chart repo that is no URL", "`repo: charts`"),
+    Rule("gateway-version-invalid", ERROR, "a gateway chart version that is not one", "`-1`"),
+    Rule(
+        "gateway-version-without-repo",
+        ERROR,
+        "a gateway chart `version` without `repo`",
+        "`{chart: ./gateway, version: 1.28.0}`",
+    ),
+    Rule(
+        "gateway-chart-duplicate",
+        ERROR,
+        "two gateway charts (or a gateway chart and the Istio chart) with one release in one "
+        "namespace",
+        "`release: istiod` in istio-system",
+    ),
+    Rule(
+        "gateway-no-chart",
+        ERROR,
+        "a gateway (api: istio) whose selector matches no gateway chart in the environment "
+        "(none runs in its namespace)",
+        "`namespace: istio-egress` with charts only in istio-system",
+    ),
+    Rule(
+        "gateway-charts-none",
+        WARNING,
+        "gateways (api: istio) in an environment that names no gateway chart",
+        "`gateways: {egress: {}}` and no `istio.gateways`",
+    ),
+    Rule(
+        "gateway-chart-selector",
+        ERROR,
+        "a gateway chart whose rendered pods' labels do not match the selector of a gateway "
+        "in its namespace",
+        "`release: egress-gw` (pods `istio: egress-gw`) for `selector: {istio: egressgateway}`",
+    ),
+    Rule(
+        "gateway-chart-service",
+        ERROR,
+        "a gateway's `service` that the gateway chart in its namespace does not render",
+        "`service: istio-egressgateway` with `release: egress`",
+    ),
+    Rule(
+        "gateway-chart-service-ports",
+        ERROR,
+        "a port the sidecars send to a gateway (80 for HTTP, each TLS port) that its "
+        "chart's Service does not expose",
+        "`8443/tls` via a gateway whose Service has ports 15021, 80, 443",
+    ),
+    Rule(
+        "gateway-chart-loadbalancer",
+        ERROR,
+        "a gateway chart rendering a Service of type LoadBalancer (Istio's default)",
+        "no `service: {type: ClusterIP}` in the gateway's values",
+    ),
+    Rule(
+        "gateway-chart-no-pods",
+        ERROR,
+        "a gateway chart whose render holds no Deployment or DaemonSet",
+        "`kind: None` in the chart's values",
+    ),
+    # The ambient data plane (`dataplane: ambient`, #15)
+    Rule(
+        "dataplane-invalid", ERROR, "a `dataplane` other than sidecar or ambient", "`dataplane: x`"
+    ),
+    Rule(
+        "ambient-unused",
+        WARNING,
+        "`ambient:` in an environment whose data plane is sidecar",
+        "`ambient: {namespace: egress}` without `dataplane: ambient`",
+    ),
+    Rule(
+        "ambient-namespace-invalid",
+        ERROR,
+        "an `ambient.namespace` that is not a namespace name",
+        "`namespace: Istio_Egress`",
+    ),
+    Rule(
+        "ambient-waypoint-invalid",
+        ERROR,
+        "an `ambient.waypoint` that is not a DNS label",
+        "`waypoint: egress.waypoint`",
+    ),
+    Rule(
+        "ambient-enrolled-duplicate",
+        ERROR,
+        "a namespace listed twice in `ambient.enrolled`",
+        "`enrolled: [shop, shop]`",
+    ),
+    Rule(
+        "ambient-enrolled-egress",
+        ERROR,
+        "the egress namespace listed in `ambient.enrolled`",
+        "`enrolled: [istio-egress]`",
+    ),
+    Rule(
+        "ambient-service-account-missing",
+        ERROR,
+        "a workload allowlist without `serviceAccount` in ambient (the waypoint knows pods "
+        "by identity)",
+        "`workloads: {exporter: {selector: {app: exporter}, allow: [s3]}}`",
+    ),
+    Rule(
+        "workload-service-account-invalid",
+        ERROR,
+        "a workload's `serviceAccount` that is not a DNS-1123 subdomain",
+        "`serviceAccount: Exporter_SA`",
+    ),
+    Rule(
+        "ambient-capture",
+        ERROR,
+        "capture ranges with `dataplane: ambient` (ztunnel reads none)",
+        "`capture: {include: [10.0.0.0/8]}`",
+    ),
+    Rule(
+        "ambient-wildcard",
+        ERROR,
+        "a wildcard host the waypoint cannot enforce (opaque port, addresses, MESH_INTERNAL, "
+        "or an Istio older than 1.28 for HTTP / 1.29 for TLS)",
+        "`hosts: ['*.example.com']` with `ports: [5432/tcp]`",
+    ),
+    Rule(
+        "ambient-originate-selector",
+        ERROR,
+        "TLS origination for some workloads or in one namespace (the waypoint originates for all)",
+        "`originate: {mode: SIMPLE, workloadSelector: {app: a}}`",
+    ),
+    Rule(
+        "ambient-via",
+        WARNING,
+        "`via` in ambient (every service leaves through the waypoint)",
+        "`via: egress` with `dataplane: ambient`",
+    ),
+    Rule(
+        "ambient-lockdown-unknown",
+        ERROR,
+        "REGISTRY_ONLY in ambient with no enrolled namespace known (no NetworkPolicy to render)",
+        "no `namespaces:` and no `ambient.enrolled`",
+    ),
+    Rule(
+        "ambient-cluster-ranges",
+        ERROR,
+        "lockdown NetworkPolicies in ambient without the cluster's ranges",
+        "`dataplane: ambient` without `cluster.podCIDRs`",
+    ),
+    Rule(
+        "dataplane-chart-invalid",
+        ERROR,
+        "an `istio.charts` entry whose chart, release, namespace, values or repo is refused",
+        "`{chart: --set=x}`",
+    ),
+    Rule(
+        "dataplane-chart-duplicate",
+        ERROR,
+        "two `istio.charts` entries with one release",
+        "two entries of chart ztunnel",
+    ),
+    Rule(
+        "dataplane-chart-mismatch",
+        ERROR,
+        "`istio.charts` renders that do not run the data plane (no ztunnel or istio-cni with "
+        "ambient in ambient; ztunnel in a sidecar environment)",
+        "the CNI chart without `profile: ambient`",
+    ),
+    Rule(
+        "dataplane-mismatch",
+        ERROR,
+        "the environment's data plane and the istiod render disagree (PILOT_ENABLE_AMBIENT), "
+        "or a wildcard TLS host without ENABLE_WILDCARD_HOST_SERVICE_ENTRIES_FOR_TLS",
+        "`dataplane: ambient` with an istiod rendered without `profile: ambient`",
     ),
     # Rendered objects (`check --crds`)
     Rule(

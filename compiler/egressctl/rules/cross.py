@@ -51,7 +51,7 @@ def cross_rules(inv: Inventory) -> Iterator[Problem]:
         for i, host in enumerate(svc.hosts):  # unread hosts are none
             hpath = host_path(base, svc, i)
             first = owners.setdefault(host, svc)
-            if first.name != svc.name:
+            if first.name != svc.name and not _listed_apart(inv, first, svc):
                 yield error(
                     "host-duplicate",
                     hpath,
@@ -110,3 +110,10 @@ def cross_rules(inv: Inventory) -> Iterator[Problem]:
                     "whichever entry comes first (istio/istio#24937)",
                     "give each service `addresses:`, or use distinct port numbers",
                 )
+
+
+def _listed_apart(inv: Inventory, a: Service, b: Service) -> bool:
+    """With `defaults: {exportTo: listed}` (#14), two entries of one host that write no
+    exportTo are each visible only where allowed: `namespace-host-conflict` judges them
+    namespace by namespace."""
+    return inv.export_listed and not a.export_to and not b.export_to

@@ -16,6 +16,8 @@ from egressctl.inventory.arguments import HELM_RELEASE_MAX
 from egressctl.inventory.model import (
     API_VERSIONS,
     PROTOCOLS,
+    Dataplane,
+    GatewayApi,
     IstioInstall,
     Location,
     Policy,
@@ -114,6 +116,111 @@ def _acknowledge(where: str) -> dict[str, Any]:
     }
 
 
+def _namespaces() -> dict[str, Any]:
+    """`namespaces:`: per-namespace allowlists (issue #14)."""
+    allow = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Services (keys of `services`) reachable from here; `*`: every one.",
+    }
+    workload = _strict(
+        {
+            "selector": {**_string_map("The workloads' labels."), "minProperties": 1},
+            "allow": allow,
+            "serviceAccount": {
+                "type": "string",
+                "description": "The ServiceAccount the workloads' pods run as (required "
+                "in ambient: the waypoint knows pods by identity).",
+            },
+        },
+        keys.WORKLOAD_KEYS,
+        required=["selector"],
+    )
+    namespace = _strict(
+        {
+            "allow": allow,
+            "policy": _enum_ci(
+                [p.value for p in Policy],
+                "The namespace's outboundTrafficPolicy (default REGISTRY_ONLY).",
+            ),
+            "networkPolicy": {
+                "type": "boolean",
+                "description": "Render an egress NetworkPolicy as a backstop (default false).",
+            },
+            "workloads": {
+                "type": "object",
+                "description": "Allowlists that replace the namespace's for some workloads.",
+                "propertyNames": {"pattern": _NAME, "maxLength": DNS_LABEL_MAX},
+                "additionalProperties": {"anyOf": [{"type": "null"}, workload]},
+            },
+        },
+        keys.NAMESPACE_KEYS,
+    )
+    return {
+        "type": "object",
+        "description": "Listed namespaces: what each may reach (a Sidecar per namespace).",
+        "propertyNames": {"pattern": _NAME, "maxLength": DNS_LABEL_MAX},
+        "additionalProperties": {"anyOf": [{"type": "null"}, namespace]},
+    }
+
+
+def _gateways() -> dict[str, Any]:
+    """`gateways`: egress gateways, keyed by the Gateway's name (issue #13)."""
+    gateway = _strict(
+        {
+            "namespace": _label("Where the gateway runs; default: the environment's."),
+            "selector": {
+                **_string_map("The gateway pods' labels (default {istio: egressgateway})."),
+                "minProperties": 1,
+            },
+            "service": _label("The gateway's Service (default istio-egressgateway)."),
+            "api": {
+                "type": "string",
+                "enum": [a.value for a in GatewayApi],
+                "description": "istio (Gateway + VirtualService + DestinationRule) or "
+                "gateway-api (Gateway + HTTPRoute/TLSRoute).",
+            },
+            "mtls": {
+                "type": "boolean",
+                "description": "Sidecar → gateway over ISTIO_MUTUAL (default true with "
+                "api: istio; not available with api: gateway-api).",
+            },
+        },
+        keys.GATEWAY_KEYS,
+    )
+    return {
+        "type": "object",
+        "description": "Egress gateways, keyed by the Gateway's name.",
+        "propertyNames": {"pattern": _NAME, "maxLength": DNS_LABEL_MAX},
+        "additionalProperties": {"anyOf": [{"type": "null"}, gateway]},
+    }
+
+
+_VIA = {
+    "type": "string",
+    "anyOf": [{"const": "direct"}, {"pattern": _NAME, "maxLength": DNS_LABEL_MAX}],
+    "description": "The egress gateway (a `gateways` key) traffic leaves through, or `direct`.",
+}
+
+
+def _defaults() -> dict[str, Any]:
+    return _strict(
+        {
+            "via": {
+                **_VIA,
+                "description": "The gateway every service leaves through unless it says "
+                "`via: direct` (default: direct).",
+            },
+            "exportTo": {
+                "type": "string",
+                "enum": ["listed"],
+                "description": "`listed`: each entry seen only where a namespace allows it.",
+            },
+        },
+        keys.DEFAULTS_KEYS,
+    )
+
+
 def inventory_schema() -> dict[str, Any]:
     protocols = sorted(set(PROTOCOLS.values()))
     originate = _strict(
@@ -201,7 +308,14 @@ def inventory_schema() -> dict[str, Any]:
             "owner": {"type": "string", "description": "Who owns this entry (audit)."},
             "reason": {"type": "string", "description": "Why pods need it (audit)."},
             "ticket": {"type": "string", "description": "Change ticket (audit)."},
+            "expires": {
+                "type": "string",
+                "format": "date",
+                "description": "The day after which the entry should be gone "
+                "(YYYY-MM-DD): a warning in `check` once past, listed first in `report`.",
+            },
             "acknowledge": _acknowledge("a service"),
+            "via": _VIA,
         },
         keys.SERVICE_KEYS,
         oneOf=[{"required": ["host"]}, {"required": ["hosts"]}],
@@ -223,6 +337,9 @@ def inventory_schema() -> dict[str, Any]:
                     },
                     keys.CAPTURE_KEYS,
                 ),
+                "namespaces": _namespaces(),
+                "gateways": _gateways(),
+                "defaults": _defaults(),
                 "services": {
                     "type": "object",
                     "description": "External services, keyed by object name.",
@@ -232,6 +349,54 @@ def inventory_schema() -> dict[str, Any]:
             },
             keys.INVENTORY_KEYS,
         ),
+    }
+
+
+def _gateway_charts() -> dict[str, Any]:
+    """`istio.gateways`: the gateway charts the environment runs (issue #13)."""
+    entry = _strict(
+        {
+            "chart": {
+                "type": "string",
+                "pattern": _NOT_A_FLAG,
+                "description": "Gateway chart folder or .tgz (relative), e.g. Istio's "
+                "manifests/charts/gateway, or the chart's name in `repo`.",
+            },
+            "release": _label(
+                "Default istio-egressgateway (Istio's chart labels the pods `istio: "
+                "egressgateway` from it).",
+                _RELEASE,
+                HELM_RELEASE_MAX,
+            ),
+            "namespace": _label("Where the gateway runs; default: the environment's."),
+            "values": {
+                "type": "array",
+                "items": {"type": "string", "pattern": _NOT_A_FLAG},
+                "description": "Your values files for this chart, relative to this file.",
+            },
+            "repo": {
+                "type": "string",
+                "pattern": "^([hH][tT][tT][pP][sS]?|[oO][cC][iI])://\\S+$",
+                "description": "A chart repository URL (http, https or oci).",
+            },
+            "version": {
+                "anyOf": [
+                    {
+                        "type": "string",
+                        "pattern": "^[0-9A-Za-z.+~^*<>=, |][0-9A-Za-z.+~^*<>=, |-]*$",
+                    },
+                    {"type": "number"},
+                ],
+                "description": "The chart version (or range) in `repo`.",
+            },
+        },
+        keys.GATEWAY_CHART_KEYS,
+        required=["chart"],
+    )
+    return {
+        "type": "array",
+        "items": entry,
+        "description": "Gateway charts to render (and check) with the Istio chart.",
     }
 
 
@@ -307,6 +472,12 @@ def env_schema() -> dict[str, Any]:
                             "items": {"type": "string", "pattern": _NOT_A_FLAG},
                             "description": "Your Istio values files, relative to this file.",
                         },
+                        "gateways": _gateway_charts(),
+                        "charts": {
+                            **_gateway_charts(),
+                            "description": "Data-plane charts (ztunnel, istio-cni) to render "
+                            "(and check) with the Istio chart; release default: the chart's name.",
+                        },
                     },
                     keys.ISTIO_KEYS,
                     required=["chart"],
@@ -328,6 +499,24 @@ def env_schema() -> dict[str, Any]:
                     keys.APPLY_KEYS,
                 ),
                 "egress": overrides,
+                "dataplane": _enum_ci(
+                    [d.value for d in Dataplane],
+                    "sidecar (default): the lockdown is outboundTrafficPolicy and capture; "
+                    "ambient: a waypoint, AuthorizationPolicies and NetworkPolicies.",
+                ),
+                "ambient": _strict(
+                    {
+                        "namespace": _label("The egress namespace (default istio-egress)."),
+                        "waypoint": _label("The egress waypoint (default egress-waypoint)."),
+                        "enrolled": {
+                            "type": "array",
+                            "items": _label("A namespace enrolled in ambient."),
+                            "description": "Namespaces enrolled in ambient beyond those "
+                            "`namespaces:` lists: each gets the lockdown NetworkPolicy.",
+                        },
+                    },
+                    keys.AMBIENT_KEYS,
+                ),
                 "cluster": _strict(
                     {
                         "podCIDRs": _strings("The cluster's pod ranges (must stay captured)."),
