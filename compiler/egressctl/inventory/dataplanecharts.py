@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from egressctl.errors import Anchor, KeyPath, error
+from egressctl.errors import Anchor, KeyPath, Problem
 from egressctl.inventory.arguments import (
     argument_problem,
     namespace_problem,
@@ -26,10 +26,9 @@ from egressctl.inventory.arguments import (
     repo_problem,
     version_problem,
 )
-from egressctl.inventory.gatewaycharts import NamedFile, ReadValues
+from egressctl.inventory.chartfiles import NamedFile, ReadValues, resolve_chart, team_values
 from egressctl.inventory.keys import GATEWAY_CHART_KEYS
-from egressctl.inventory.model import DataplaneChart, TeamValues
-from egressctl.inventory.pathcheck import looked_up
+from egressctl.inventory.model import DataplaneChart
 from egressctl.inventory.positions import Positions
 from egressctl.inventory.reader import Reader
 
@@ -147,7 +146,7 @@ def resolve_dataplane_charts(
     shown: str,
     env_text: str,
     namespace: str,
-    problems: list[Any],
+    problems: list[Problem],
     named_file: NamedFile,
     read_values: ReadValues,
 ) -> tuple[DataplaneChart, ...]:
@@ -160,49 +159,34 @@ def resolve_dataplane_charts(
     out = []
     for s in specs:
         at: KeyPath = (*AT, s.index)
-        chart = s.chart
-        if s.repo is None:
-            local = folder / s.chart
-            why = looked_up(local)
-            if why:
-                problems.append(
-                    error(
-                        "file-unreadable", (*at, "chart"), f"data-plane chart: {why}", layer=shown
-                    )
-                )
-            elif why == "":
-                problems.append(
-                    error(
-                        "file-missing",
-                        (*at, "chart"),
-                        f"data-plane chart {s.chart!r} not found (looked for {local.resolve()})",
-                        "a local chart folder or .tgz, relative to this file (Istio's are "
-                        "manifests/charts/ztunnel and manifests/charts/istio-cni); or add `repo:`",
-                        layer=shown,
-                    )
-                )
-            chart = str(local.resolve())
-        values: list[str] = []
-        team: list[TeamValues] = []
-        for j, rel in enumerate(s.values):
-            p = folder / rel
-            refused = named_file(p, (*at, "values", j), f"values file {rel!r}", shown)
-            if refused is not None:
-                problems.append(refused)
-            else:
-                read = read_values(p)
-                if read is not None:
-                    team.append(read)
-            values.append(str(p.resolve()))
+        chart = resolve_chart(
+            s.chart,
+            s.repo,
+            folder=folder,
+            at=at,
+            what="data-plane chart",
+            hint="Istio's are manifests/charts/ztunnel and manifests/charts/istio-cni",
+            shown=shown,
+            problems=problems,
+        )
+        values, team = team_values(
+            s.values,
+            folder=folder,
+            at=at,
+            shown=shown,
+            problems=problems,
+            named_file=named_file,
+            read_values=read_values,
+        )
         out.append(
             DataplaneChart(
                 chart=chart,
                 release=s.release,
                 namespace=s.namespace or namespace,
-                values=tuple(values),
+                values=values,
                 repo=s.repo,
                 version=s.version,
-                team_values=tuple(team),
+                team_values=team,
                 index=s.index,
                 loc=positions.find(at, Anchor.VALUE),
             )

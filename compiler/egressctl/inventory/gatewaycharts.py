@@ -15,7 +15,6 @@ that the render checks point at it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,9 @@ from egressctl.inventory.arguments import (
     repo_problem,
     version_problem,
 )
+from egressctl.inventory.chartfiles import NamedFile, ReadValues, resolve_chart, team_values
 from egressctl.inventory.keys import GATEWAY_CHART_KEYS
-from egressctl.inventory.model import GatewayChart, TeamValues
-from egressctl.inventory.pathcheck import looked_up
+from egressctl.inventory.model import GatewayChart
 from egressctl.inventory.positions import Positions
 from egressctl.inventory.reader import Reader
 from egressctl.inventory.reserved import CODE as RESERVED
@@ -173,12 +172,6 @@ def _duplicates(specs: list[GatewaySpec], r: Reader) -> None:
             seen[s.release] = s.index
 
 
-#: Why a file an environment names cannot be used (the loader's check), or None.
-NamedFile = Callable[[Path, KeyPath, str, str], Problem | None]
-#: One of the team's values files, read like the Istio chart's (None: holds nothing).
-ReadValues = Callable[[Path], TeamValues | None]
-
-
 def resolve_gateway_charts(
     specs: tuple[GatewaySpec, ...],
     *,
@@ -203,26 +196,16 @@ def resolve_gateway_charts(
     for s in specs:
         at: KeyPath = (*AT, s.index)
         ns = s.namespace or namespace
-        chart = s.chart
-        if s.repo is None:
-            local = folder / s.chart
-            why = looked_up(local)
-            if why:
-                problems.append(
-                    error("file-unreadable", (*at, "chart"), f"gateway chart: {why}", layer=shown)
-                )
-            elif why == "":
-                problems.append(
-                    error(
-                        "file-missing",
-                        (*at, "chart"),
-                        f"gateway chart {s.chart!r} not found (looked for {local.resolve()})",
-                        "a local chart folder or .tgz, relative to this file (Istio's is "
-                        "manifests/charts/gateway); or add `repo:`",
-                        layer=shown,
-                    )
-                )
-            chart = str(local.resolve())
+        chart = resolve_chart(
+            s.chart,
+            s.repo,
+            folder=folder,
+            at=at,
+            what="gateway chart",
+            hint="Istio's is manifests/charts/gateway",
+            shown=shown,
+            problems=problems,
+        )
         if istio_release is not None and s.release == istio_release and ns == namespace:
             problems.append(
                 error(
@@ -233,27 +216,24 @@ def resolve_gateway_charts(
                     layer=shown,
                 )
             )
-        values = []
-        team: list[TeamValues] = []
-        for j, rel in enumerate(s.values):
-            p = folder / rel
-            refused = named_file(p, (*at, "values", j), f"values file {rel!r}", shown)
-            if refused is not None:
-                problems.append(refused)
-            else:
-                read = read_values(p)
-                if read is not None:
-                    team.append(read)
-            values.append(str(p.resolve()))
+        values, team = team_values(
+            s.values,
+            folder=folder,
+            at=at,
+            shown=shown,
+            problems=problems,
+            named_file=named_file,
+            read_values=read_values,
+        )
         out.append(
             GatewayChart(
                 chart=chart,
                 release=s.release,
                 namespace=ns,
-                values=tuple(values),
+                values=values,
                 repo=s.repo,
                 version=s.version,
-                team_values=tuple(team),
+                team_values=team,
                 index=s.index,
                 loc=positions.find(at, Anchor.VALUE),
             )
