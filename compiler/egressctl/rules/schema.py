@@ -31,6 +31,19 @@ DRAFT = "http://json-schema.org/draft-07/schema#"
 _NAME = f"^{DNS_LABEL}$"
 _RELEASE = f"^{DNS_SUBDOMAIN}$"
 _NOT_A_FLAG = "^[^-]"
+# A chart repository and a chart version in it: the Istio chart's and every extra chart's.
+_REPO: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^([hH][tT][tT][pP][sS]?|[oO][cC][iI])://\\S+$",
+    "description": "A chart repository URL (http, https or oci).",
+}
+_VERSION: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": "^[0-9A-Za-z.+~^*<>=, |][0-9A-Za-z.+~^*<>=, |-]*$"},
+        {"type": "number"},
+    ],
+    "description": "The chart version (or range) in `repo`.",
+}
 
 
 def _label(
@@ -374,21 +387,8 @@ def _gateway_charts() -> dict[str, Any]:
                 "items": {"type": "string", "pattern": _NOT_A_FLAG},
                 "description": "Your values files for this chart, relative to this file.",
             },
-            "repo": {
-                "type": "string",
-                "pattern": "^([hH][tT][tT][pP][sS]?|[oO][cC][iI])://\\S+$",
-                "description": "A chart repository URL (http, https or oci).",
-            },
-            "version": {
-                "anyOf": [
-                    {
-                        "type": "string",
-                        "pattern": "^[0-9A-Za-z.+~^*<>=, |][0-9A-Za-z.+~^*<>=, |-]*$",
-                    },
-                    {"type": "number"},
-                ],
-                "description": "The chart version (or range) in `repo`.",
-            },
+            "repo": _REPO,
+            "version": _VERSION,
         },
         keys.GATEWAY_CHART_KEYS,
         required=["chart"],
@@ -442,21 +442,8 @@ def env_schema() -> dict[str, Any]:
                             "description": "Istio chart folder or .tgz (relative), or the "
                             "chart's name in `repo`.",
                         },
-                        "repo": {
-                            "type": "string",
-                            "pattern": "^([hH][tT][tT][pP][sS]?|[oO][cC][iI])://\\S+$",
-                            "description": "A chart repository URL (http, https or oci).",
-                        },
-                        "version": {
-                            "anyOf": [
-                                {
-                                    "type": "string",
-                                    "pattern": "^[0-9A-Za-z.+~^*<>=, |][0-9A-Za-z.+~^*<>=, |-]*$",
-                                },
-                                {"type": "number"},
-                            ],
-                            "description": "The chart version (or range) in `repo`.",
-                        },
+                        "repo": _REPO,
+                        "version": _VERSION,
                         "release": _label("Default istiod.", _RELEASE, HELM_RELEASE_MAX),
                         "install": _enum_ci(
                             [i.value for i in IstioInstall],
