@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from egressctl import __version__
+from egressctl.cli.output import effective_line
 from egressctl.crd import CrdSet
 from tests.conftest import CRDS, MINI_ISTIO_BLOCK, REPO, SEED, EnvFile, load_all, write
 
@@ -133,7 +134,8 @@ def test_render_with_istio_chart_puts_generated_values_last(
     injector = json.loads(objs["istio-sidecar-injector"]["data"]["values"])
     assert injector["global"]["proxy"]["includeIPRanges"] == "10.96.0.0/12,10.244.0.0/16"
     assert "istio   ConfigMap 2" in res.stderr
-    # The echoed helm command, parsed: the team's file first, the generated values last.
+    # The echoed helm command, parsed: the team's file first, the generated values last
+    # (on helm's stdin, `--values -`: helm is started while egressctl compiles, #12).
     echoed = [
         shlex.split(line[2:])
         for line in res.stderr.splitlines()
@@ -142,7 +144,8 @@ def test_render_with_istio_chart_puts_generated_values_last(
     assert len(echoed) == 1
     argv = echoed[0]
     values = [argv[i + 1] for i, word in enumerate(argv) if word == "--values"]
-    assert [Path(v).name for v in values] == ["istio-dev.yaml", "egressctl-values.yaml"]
+    assert [Path(v).name for v in values] == ["istio-dev.yaml", "-"]
+    assert argv[argv.index("--values", argv.index("--values") + 1) + 2] == "--"
 
 
 def test_render_json_summary(cli, env_file: EnvFile, helm: str) -> None:
@@ -257,4 +260,35 @@ def test_render_without_istio_removes_an_earlier_istio_render(
         "egress.yaml",
         "istio-values.yaml",
         "values.yaml",
+    ]
+
+
+def test_render_summary_counts_the_verdicts_it_does_not_show(
+    cli, env_file: EnvFile, helm: str
+) -> None:
+    """At 20 services the summary line shows 12 verdicts, counts the others and names the
+    command that lists them, and always ends with what happens to anything else."""
+    services = "".join(
+        f"  s{i:02}: {{host: s{i:02}.example.com, ports: [443/https]}}\n" for i in range(20)
+    )
+    env_file(inventory=f"policy: REGISTRY_ONLY\nservices:\n{services}")
+    res = cli("render", "--env", "dev", "--out", "out")
+    assert res.exit_code == 0, res.stderr
+    (line,) = [x for x in res.stderr.splitlines() if x.startswith("  effective policy: ")]
+    parts = line.removeprefix("  effective policy: ").split("; ")
+    assert parts[:12] == [f"s{i:02}.example.com:443 allowed" for i in range(12)]
+    assert parts[12] == "… 8 more (`egressctl explain --all --env dev`)"
+    assert parts[13:] == ["(any other destination) blocked"]
+    listed = cli("render", "--env", "dev", "--out", "out", "--output", "json")
+    table = json.loads(listed.stdout)["data"]["effectivePolicy"]
+    assert len(table) == 21  # the JSON summary keeps them all
+
+
+def test_effective_line_shows_a_short_table_whole() -> None:
+    rows = [{"destination": f"h{i}", "port": 443, "verdict": "allowed"} for i in range(12)]
+    last = {"destination": "(any other destination)", "port": None, "verdict": "blocked"}
+    line = effective_line({"rows": [*rows, last], "last": last, "count": 13}, "prod")
+    assert line.split("; ") == [
+        *(f"h{i}:443 allowed" for i in range(12)),
+        "(any other destination) blocked",
     ]

@@ -363,6 +363,17 @@ def test_table_has_every_entry_port_and_everything_else() -> None:
     assert hidden.verdict is Verdict.BLOCKED
 
 
+@pytest.mark.parametrize("n", [0, 1, 3, 50])
+def test_head_is_the_start_of_the_table_its_last_row_and_its_length(n: int) -> None:
+    """What a render summary shows (#12 §5) is the table's, without the rows between."""
+    p = policy(LOCKDOWN)
+    rows = p.table()
+    first, last, count = p.head(n)
+    assert first == rows[:n]
+    assert (last, count) == (rows[-1], len(rows))
+    assert len(rows) > 3  # LOCKDOWN's table is longer than the shorter heads
+
+
 def test_table_of_the_shipped_example() -> None:
     from tests.conftest import REPO
 

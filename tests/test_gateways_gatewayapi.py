@@ -456,7 +456,6 @@ def test_summary_names_the_tls_route_version(capsys: pytest.CaptureFixture[str])
         "policy": "REGISTRY_ONLY",
         "includeIPRanges": "*",
         "excludeIPRanges": "",
-        "effectivePolicy": [],
         "egressObjects": {"TLSRoute": 2},
         "networkingApiVersion": "networking.istio.io/v1",
         "networkingApiVersionReason": "the default",
@@ -464,7 +463,9 @@ def test_summary_names_the_tls_route_version(capsys: pytest.CaptureFixture[str])
         "istioObjects": None,
         "istioChart": None,
     }
-    print_summary(summary, [], "environments/dev.yaml")
+    everything_else = {"destination": "(any other destination)", "port": None, "verdict": "blocked"}
+    effective = {"rows": [everything_else], "last": everything_else, "count": 1}
+    print_summary(summary, [], "environments/dev.yaml", effective)
     lines = capsys.readouterr().err.splitlines()
     assert f"  TLSRoute {GW}/v1alpha2 (Istio 1.29 reads v1alpha2 (v1 from 1.30))" in lines
 

@@ -652,11 +652,18 @@ time.sleep(60)
 def test_sigterm_is_handled_like_ctrl_c(project: Path, env_file: EnvFile, tmp_path: Path) -> None:
     helm = python_tool(tmp_path / "helm", FAKE_HELM)
     state = tmp_path / "helm-state.json"
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
     env_file()
     proc = subprocess.Popen(
         [sys.executable, "-m", "egressctl", "render", "--env", "dev"],
         cwd=project,
-        env={**os.environ, "EGRESSCTL_HELM": str(helm), "FAKE_HELM_STATE": str(state)},
+        env={
+            **os.environ,
+            "EGRESSCTL_HELM": str(helm),
+            "FAKE_HELM_STATE": str(state),
+            "TMPDIR": str(tmp),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -675,9 +682,9 @@ def test_sigterm_is_handled_like_ctrl_c(project: Path, env_file: EnvFile, tmp_pa
     assert proc.returncode == 143, stderr
     assert _last(stderr) == "terminated (SIGTERM); nothing more was applied"
     argv: list[str] = json.loads(state.read_text())["argv"]
-    values = [Path(argv[i + 1]) for i, a in enumerate(argv) if a == "--values"]
-    assert values, argv
-    assert [p for p in values if p.exists() or p.parent.exists()] == []  # cleaned up
+    values = [argv[i + 1] for i, a in enumerate(argv) if a == "--values"]
+    assert values == ["-"], argv  # the generated values: on stdin, no file to leave
+    assert list(tmp.iterdir()) == []  # nothing left in the temporary folder
     assert Path(f"{state}.terminated").exists()  # helm was stopped, not left running
     assert not (project / "build").exists()
 

@@ -17,6 +17,7 @@ from egressctl.charts.limits import (
     DATA_MAX,
     OBJECT_MAX,
     Limit,
+    _object_violations,
     check_limits,
     violations,
 )
@@ -306,3 +307,49 @@ def test_rollback_to_a_record_over_a_limit_is_refused_before_applying(
     assert res.exit_code == 3, res.stderr
     assert "ConfigMap istio-system/values: data + binaryData: 1,048,577 bytes" in res.stderr
     assert len(kubectl.applies()) == applied
+
+
+def _plain(kind: str, name: Any, labels: Any = None, annotations: Any = None, **meta: Any) -> Any:
+    metadata: dict[str, Any] = {"name": name, "namespace": "istio-system", **meta}
+    if labels is not None:
+        metadata["labels"] = labels
+    if annotations is not None:
+        metadata["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": kind, "metadata": metadata}
+
+
+COMMON = {"app.kubernetes.io/name": "egressctl", "egressctl.io/owned": "true"}
+
+
+def test_the_quick_pass_finds_what_the_close_look_finds() -> None:
+    """violations() skips objects it can tell are fine at a glance (#12 §5); on objects
+    built to sit at each limit, fine ones first so that their labels are known, it must
+    find exactly what looking closely at every object finds."""
+    objects = [
+        _plain("ServiceEntry", "a", COMMON),
+        _plain("ServiceEntry", "b", COMMON, {"egressctl.io/context": "kind-dev"}),
+        _plain("ServiceEntry", "c" * 253, COMMON),
+        _plain("ServiceEntry", "c" * 254, COMMON),  # a name one over
+        _plain("Service", "s" * 63, COMMON),
+        _plain("Service", "s" * 64, COMMON),  # a DNS label one over
+        _plain("CronJob", "j" * 53, COMMON),
+        _plain("ServiceEntry", "é" * 127, COMMON),  # 254 bytes
+        _plain("ServiceEntry", "d", {**COMMON, "team": "t" * 64}),  # a new label, over
+        _plain("ServiceEntry", "e", {**COMMON, "team": "t" * 64}),
+        _plain("ServiceEntry", "f", {**COMMON, "list": ["not", "hashable"]}),
+        _plain("ServiceEntry", "g", COMMON, {"a": "x" * (256 * 1024)}),  # annotations over
+        _plain("ServiceEntry", "h", COMMON, {"a": "x" * (64 * 1024 - 8)}),
+        _plain("ServiceEntry", None, COMMON),
+        _plain("ServiceEntry", "i", COMMON, namespace="n" * 64),
+        _plain("ServiceEntry", "k", "labels-not-a-map"),
+        _plain("ConfigMap", "big", COMMON) | {"data": {"k": "x" * (1024 * 1024 + 1)}},
+    ]
+    items = [Sourced("templates/x.yaml", o, 4096) for o in objects]
+    items.append(Sourced("templates/y.yaml", _plain("ServiceEntry", "z", COMMON), 2 * 1024**2))
+    items.append(Sourced("templates/y.yaml", _plain("ServiceEntry", "unknown", COMMON), None))
+    huge = _plain("ServiceEntry", "huge", COMMON) | {"spec": {"x": "y" * (1600 * 1024)}}
+    items.append(Sourced("templates/y.yaml", huge, None))
+    items.append(Sourced("templates/y.yaml", _plain("ServiceEntry", "l", {"k" * 64: "v"}), 4096))
+    closely = [v for item in items for v in _object_violations(item, set())]
+    assert violations(items) == closely
+    assert {v.limit for v in closely} == set(Limit)  # every limit is broken somewhere

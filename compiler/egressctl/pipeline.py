@@ -25,7 +25,8 @@ from egressctl.charts.render import (
     Compiled,
     Rendered,
     chart_folder,
-    render,
+    render_started,
+    renders_started,
     resolve_api_version,
 )
 from egressctl.cluster import apply, diff, history, workloads
@@ -46,6 +47,7 @@ from egressctl.discover.readiness import Readiness, readiness
 from egressctl.discover.sources import TrafficSources, read_files
 from egressctl.errors import Anchor, Finding, Loc, Problem, ToolError, UsageError, error
 from egressctl.files import read_bounded, write_atomic, write_problem
+from egressctl.heap import collection_paused
 from egressctl.inventory.destination import parse_destination
 from egressctl.inventory.load import (
     Loaded,
@@ -105,8 +107,9 @@ def validated_inventory(
 ) -> Validated[Inventory]:
     """Read inventory files (later ones win) and run the rules on what was read: the
     problems of one entry hide no other finding."""
-    loaded = read_inventory(paths, shown)
-    return Validated(loaded, tuple(rules.validate_inventory(loaded.model)))
+    with collection_paused():  # tens of thousands of objects, none in a cycle (#12)
+        loaded = read_inventory(paths, shown)
+        return Validated(loaded, tuple(rules.validate_inventory(loaded.model)))
 
 
 def validated_environment(env: str, cwd: Path | None = None) -> Validated[Environment]:
@@ -114,6 +117,11 @@ def validated_environment(env: str, cwd: Path | None = None) -> Validated[Enviro
     values files) and run the rules on what was read: the inventory's, the
     environment's (the cluster's own ranges stay captured), and the team's Istio values
     that the compiled ones replace."""
+    with collection_paused():  # tens of thousands of objects, none in a cycle (#12)
+        return _validated_environment(env, cwd)
+
+
+def _validated_environment(env: str, cwd: Path | None) -> Validated[Environment]:
     loaded = read_environment(env, cwd)
     model = loaded.model
     found = rules.validate_inventory(model.inventory, model.cluster)
@@ -159,6 +167,13 @@ def compile_inventory(
     target: plan.Target | None = None,
 ) -> Compiled:
     """The generated values of an inventory, one document per chart: plan, then emit."""
+    with collection_paused():  # the plan and the values: no cycles either (#12)
+        return _compiled(inv, api_version, owner, target)
+
+
+def _compiled(
+    inv: Inventory, api_version: str, owner: emit.Owner | None, target: plan.Target | None
+) -> Compiled:
     p = plan.build(inv, target)
     return Compiled(
         plan=p,
@@ -185,8 +200,11 @@ def compile_environment(env: Environment) -> Compiled:
 
 
 def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
-    """Compile, then render both charts (checked and verified).  Writes nothing."""
-    return render(env, compile_environment(env), chart)
+    """Compile, then render both charts (checked and verified).  Writes nothing.  helm
+    is started first and waits for the compiled values on its stdin: its start-up
+    overlaps the compile (#12)."""
+    with renders_started(env, chart) as helm:
+        return render_started(env, compile_environment(env), helm)
 
 
 def write_render(folder: Path, rendered: Rendered) -> list[Path]:

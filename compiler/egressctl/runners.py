@@ -22,6 +22,7 @@ import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Queue
 from typing import Any
 
 from egressctl.errors import ToolError
@@ -46,41 +47,128 @@ def run(
     check: bool = True,
 ) -> Result:
     """Run ``argv``; raise ToolError on a non-zero exit when ``check`` is set."""
-    import sh
+    return _Running(argv, step=step, stdin=_chunks(stdin), env=env).wait(check=check)
 
-    args = tuple(str(a) for a in argv)
-    log.info("$ %s", shlex.join(args))
-    try:
-        cmd = sh.Command(args[0])
-    except sh.CommandNotFound:
-        raise ToolError(step, args, None, f"{args[0]}: command not found") from None
-    try:
-        proc = cmd(
-            *args[1:],
-            _in=_chunks(stdin),
-            _out_bufsize=_CHUNK,  # not line by line: a 10,000-service render is 500,000
-            _err_bufsize=_CHUNK,  # lines, and sh keeps at most 3 Mi chunks of output
-            _ok_code=list(range(256)),
-            _bg=True,
-            _bg_exc=False,
-            _tty_out=False,
-            _decode_errors="replace",
-            _env=dict(env) if env is not None else dict(os.environ),
-        )
-    except OSError as exc:
-        raise ToolError(step, args, None, str(exc)) from None
-    try:
-        proc.wait()
-    except sh.SignalException as exc:
-        code = -exc.exit_code if exc.exit_code else None
-        raise ToolError(step, args, code, _decode(exc.stderr)) from None
-    except BaseException:  # Ctrl-C, SIGTERM: stop the command, then go on unwinding
-        _stop(proc)
-        raise
-    result = Result(args, int(proc.exit_code), _decode(proc.stdout), _decode(proc.stderr))
-    if check and result.returncode != 0:
-        raise ToolError(step, args, result.returncode, result.stderr or result.stdout)
-    return result
+
+def start(
+    argv: Sequence[str | Path],
+    *,
+    step: str,
+    open_stdin: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Started:
+    """Start ``argv`` and return at once: :meth:`Started.wait` waits for it as
+    :func:`run` would.  With ``open_stdin``, its stdin stays open until
+    :meth:`Started.send` gives it (a process that starts up while its input is being
+    computed).  Whoever starts a command stops it (:meth:`Started.stop`) on every path
+    that does not wait for it."""
+    return Started(argv, step=step, open_stdin=open_stdin, env=env)
+
+
+class _Running:
+    """One command running under ``sh``, in the background until :meth:`wait`."""
+
+    def __init__(
+        self,
+        argv: Sequence[str | Path],
+        *,
+        step: str,
+        stdin: list[str] | Queue[str | None] | None,
+        env: Mapping[str, str] | None,
+    ) -> None:
+        import sh
+
+        self.args = tuple(str(a) for a in argv)
+        self.step = step
+        log.info("$ %s", shlex.join(self.args))
+        try:
+            cmd = sh.Command(self.args[0])
+        except sh.CommandNotFound:
+            raise ToolError(step, self.args, None, f"{self.args[0]}: command not found") from None
+        try:
+            self.proc = cmd(
+                *self.args[1:],
+                _in=stdin,
+                _out_bufsize=_CHUNK,  # not line by line: a 10,000-service render is 500,000
+                _err_bufsize=_CHUNK,  # lines, and sh keeps at most 3 Mi chunks of output
+                _ok_code=list(range(256)),
+                _bg=True,
+                _bg_exc=False,
+                _tty_out=False,
+                _decode_errors="replace",
+                _env=dict(env) if env is not None else dict(os.environ),
+            )
+        except OSError as exc:
+            raise ToolError(step, self.args, None, str(exc)) from None
+
+    def wait(self, *, check: bool = True) -> Result:
+        import sh
+
+        try:
+            self.proc.wait()
+        except sh.SignalException as exc:
+            code = -exc.exit_code if exc.exit_code else None
+            raise ToolError(self.step, self.args, code, _decode(exc.stderr)) from None
+        except BaseException:  # Ctrl-C, SIGTERM: stop the command, then go on unwinding
+            _stop(self.proc)
+            raise
+        p = self.proc
+        result = Result(self.args, int(p.exit_code), _decode(p.stdout), _decode(p.stderr))
+        if check and result.returncode != 0:
+            raise ToolError(self.step, self.args, result.returncode, result.stderr or result.stdout)
+        return result
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+class Started:
+    """A command started by :func:`start`."""
+
+    def __init__(
+        self,
+        argv: Sequence[str | Path],
+        *,
+        step: str,
+        open_stdin: bool,
+        env: Mapping[str, str] | None,
+    ) -> None:
+        self._stdin: Queue[str | None] | None = Queue() if open_stdin else None
+        self._running = _Running(argv, step=step, stdin=self._stdin, env=env)
+        self._done = False
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return self._running.args
+
+    def send(self, stdin: str) -> None:
+        """Give the command its whole stdin, then end it (once; only with ``open_stdin``)."""
+        if self._stdin is None:
+            raise ValueError("send: this command was started without an open stdin")
+        for chunk in _chunks(stdin) or ():
+            self._stdin.put(chunk)
+        self._stdin.put(None)
+        self._stdin = None
+
+    def wait(self, *, check: bool = True) -> Result:
+        """Wait for the command (its stdin, if still open, is closed empty first); raise
+        ToolError on a non-zero exit when ``check`` is set, as :func:`run`."""
+        if self._stdin is not None:
+            self._stdin.put(None)
+            self._stdin = None
+        try:
+            return self._running.wait(check=check)
+        finally:
+            self._done = True
+
+    def stop(self) -> None:
+        """Stop the command unless it was waited for (SIGTERM, then SIGKILL)."""
+        if not self._done:
+            self._done = True
+            if self._stdin is not None:
+                self._stdin.put(None)
+                self._stdin = None
+            self._running.stop()
 
 
 _CHUNK = 1024 * 1024

@@ -14,12 +14,11 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from egressctl.charts.versions import parse_version
 from egressctl.errors import ToolError
-from egressctl.runners import Result, run
+from egressctl.runners import Result, Started, run, start
 
 MIN_HELM = (3, 8)
 
@@ -45,13 +44,23 @@ def find_helm() -> str:
     )
 
 
-@lru_cache(maxsize=8)
+VERSION_STEP = "check helm version"
+# Each helm binary's version, checked once per process.
+_VERSIONS: dict[str, tuple[int, int, int]] = {}
+
+
 def helm_version(helm: str) -> tuple[int, int, int]:
-    res = run([helm, "version", "--short"], step="check helm version")
+    """``helm``'s version; a helm older than 3.8 is a ToolError."""
+    if helm not in _VERSIONS:
+        _VERSIONS[helm] = _checked_version(run([helm, "version", "--short"], step=VERSION_STEP))
+    return _VERSIONS[helm]
+
+
+def _checked_version(res: Result) -> tuple[int, int, int]:
     version = parse_version(res.stdout)
     if version is None or version[:2] < MIN_HELM:
         raise ToolError(
-            "check helm version",
+            VERSION_STEP,
             res.argv,
             res.returncode,
             problem=f"helm {res.stdout.strip() or '?'} is too old: egressctl needs helm 3.8 "
@@ -86,6 +95,75 @@ def helm_template(
             argv += ["--values", f]
         argv += ["--values", generated, "--", release, chart]
         return run(argv, step=step).stdout
+
+
+class PendingTemplate:
+    """``helm template … --values - -- RELEASE CHART`` started before its generated values
+    exist (#12): helm starts up, reads the team's values files and finds the chart while
+    egressctl compiles; :meth:`send` gives it the generated values on its stdin (they
+    come last, so they win, as with :func:`helm_template`), :meth:`output` waits for the
+    manifests.  The version check (`helm version`) runs beside it and is read first: a
+    helm too old is refused before its render is looked at.  :meth:`stop` stops both,
+    on every path that does not reach :meth:`output`.  Without ``version_beside`` the
+    version is checked when the output is asked for, unless it is known by then (two
+    renders started together run one `helm version`)."""
+
+    def __init__(
+        self,
+        release: str,
+        chart: str | Path,
+        *,
+        namespace: str,
+        values_files: Sequence[str | Path] = (),
+        repo: str | None = None,
+        version: str | None = None,
+        step: str,
+        helm: str | None = None,
+        version_beside: bool = True,
+    ) -> None:
+        exe = helm or find_helm()
+        self._exe = exe
+        self._version: Started | None = None
+        if version_beside and exe not in _VERSIONS:
+            self._version = start([exe, "version", "--short"], step=VERSION_STEP)
+        argv: list[str | Path] = [exe, "template", "--namespace", namespace]
+        argv += _repo_flags(repo, version)
+        for f in values_files:
+            argv += ["--values", f]
+        argv += ["--values", "-", "--", release, chart]
+        try:
+            self._render = start(argv, step=step, open_stdin=True)
+        except BaseException:
+            self.stop()
+            raise
+
+    def send(self, values_text: str) -> None:
+        """The generated values: helm renders once it has them all."""
+        self._render.send(values_text)
+
+    def output(self) -> str:
+        """The rendered manifests (helm's version checked first)."""
+        if self._version is not None:
+            running, self._version = self._version, None
+            try:
+                _VERSIONS[self._exe] = _checked_version(running.wait())
+            except BaseException:
+                self._render.stop()
+                raise
+        elif self._exe not in _VERSIONS:
+            try:
+                helm_version(self._exe)
+            except BaseException:
+                self._render.stop()
+                raise
+        return self._render.wait().stdout
+
+    def stop(self) -> None:
+        if self._version is not None:
+            self._version.stop()
+            self._version = None
+        if hasattr(self, "_render"):
+            self._render.stop()
 
 
 def helm_show_chart(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from concurrent.futures import Future
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,20 @@ from egressctl.charts.chartinfo import (
 from egressctl.charts.dataplane import check_dataplane
 from egressctl.charts.dataplanecharts import check_dataplane_charts, render_dataplane_charts
 from egressctl.charts.dataplanecharts import files_of as dataplane_files
-from egressctl.charts.exitgc import skip_final_collection
 from egressctl.charts.gatewaycheck import check_gateways
 from egressctl.charts.gateways import GatewayRender, gateway_summary, render_gateways
-from egressctl.charts.helm import helm_show_chart, helm_template
+from egressctl.charts.helm import PendingTemplate, helm_show_chart
 from egressctl.charts.limits import check_limits
 from egressctl.charts.manifests import kind_counts, parse_manifests, sourced_objects
-from egressctl.charts.prefetch import started
 from egressctl.charts.proof import Verified, verify_render
-from egressctl.charts.rendercheck import check_egress_render, check_istio_render, planned_objects
+from egressctl.charts.rendercheck import (
+    ObjectKey,
+    check_egress_render,
+    check_istio_render,
+    planned_objects,
+)
 from egressctl.errors import UsageError
+from egressctl.heap import collection_paused, skip_final_collection
 from egressctl.inventory.model import DEFAULT_API_VERSION, Environment, IstioChart
 from egressctl.mesh import emit, gatewayapi, plan
 from egressctl.rules.effective import Answer, EffectivePolicy
@@ -83,11 +88,6 @@ class Rendered:
     gateways: tuple[GatewayRender, ...] = ()
     # The data-plane charts (`istio.charts`: ztunnel, istio-cni, #15): :meth:`gateway_files`.
     dataplane_charts: tuple[GatewayRender, ...] = ()
-    # The effective policy table of :func:`summary`, computed while helm rendered (#12);
-    # None in a recorded render (summary computes it then).
-    effective_table: Future[tuple[Answer, ...]] | None = field(
-        default=None, repr=False, compare=False
-    )
 
     def egress_objects(self) -> list[dict[str, Any]]:
         """chart/'s objects: as render read them, else read now (a recorded render)."""
@@ -162,22 +162,66 @@ def chart_folder(chart: Path | None = None) -> Path:
     return chart_dir
 
 
+@dataclass(frozen=True, slots=True)
+class StartedRenders:
+    """chart/'s render and the Istio chart's, started before the values they wait for
+    are compiled (#12): :func:`renders_started`."""
+
+    chart_dir: Path
+    egress: PendingTemplate
+    istio: PendingTemplate | None
+
+
+@contextmanager
+def renders_started(env: Environment, chart: Path | None = None) -> Iterator[StartedRenders]:
+    """Start helm for chart/ and for the team's Istio chart (when the environment has
+    one), each waiting on its stdin for its generated values: helm's start-up, the
+    team's values files, the chart (a download, for a chart from a repository) and the
+    version check are done while egressctl compiles.  Whatever has not been waited for
+    when the block ends (an error, Ctrl-C) is stopped."""
+    chart_dir = chart_folder(chart)
+    egress = PendingTemplate(
+        EGRESS_RELEASE, chart_dir, namespace=env.namespace, step="render chart/ (egress objects)"
+    )
+    istio = None
+    try:
+        if env.istio is not None:
+            istio = PendingTemplate(
+                env.istio.release,
+                env.istio.chart,
+                namespace=env.namespace,
+                values_files=env.istio.values,
+                repo=env.istio.repo,
+                version=env.istio.version,
+                step=f"render the Istio chart ({env.istio.describe()})",
+                version_beside=False,  # chart/'s render checks it
+            )
+        yield StartedRenders(chart_dir, egress, istio)
+    finally:
+        egress.stop()
+        if istio is not None:
+            istio.stop()
+
+
 def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> Rendered:
     """Both renders of ``env``, each with its own values: checked (chart/'s holds exactly
     the plan, the Istio one stays in its namespace, every object within the API
     server's limits) and verified; nothing is written or applied."""
-    chart_dir = chart_folder(chart)
+    with renders_started(env, chart) as helm:
+        return render_started(env, compiled, helm)
+
+
+def render_started(env: Environment, compiled: Compiled, helm: StartedRenders) -> Rendered:
+    """:func:`render`, with the renders :func:`renders_started` started: both charts
+    get their values at once and render side by side."""
     skip_final_collection()  # the objects read below live until the process ends (#12)
-    # The summary's effective policy needs only `env`: computed while helm renders (#12).
-    effective_table = started(lambda: EffectivePolicy.of(env).table())
+    helm.egress.send(compiled.values_text)
+    if helm.istio is not None:
+        helm.istio.send(compiled.istio_values_text)
+    # Nothing else runs while helm renders but this (it is needed either way): on two
+    # cores helm can use both, and egressctl's own work beside it (the summary's
+    # effective table, say) slowed helm down by more than it took (#12).
     p = compiled.plan
-    egress = helm_template(
-        EGRESS_RELEASE,
-        chart_dir,
-        namespace=env.namespace,
-        values_text=compiled.values_text,
-        step="render chart/ (egress objects)",
-    )
     planned = planned_objects(
         {
             "serviceEntries": p.service_entries,
@@ -187,6 +231,23 @@ def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> R
         },
         env.namespace,
     )
+    egress = helm.egress.output()
+    with collection_paused():  # 15,000 objects read and checked on a big heap (#12)
+        return _checked(env, compiled, helm, egress, planned)
+
+
+def _checked(
+    env: Environment,
+    compiled: Compiled,
+    helm: StartedRenders,
+    egress: str,
+    planned: set[ObjectKey],
+) -> Rendered:
+    """chart/'s render read and checked against the plan, the Istio one awaited, read,
+    checked and verified, the extra charts rendered: :func:`render_started`'s second
+    half."""
+    chart_dir = helm.chart_dir
+    p = compiled.plan
     egress_objects = sourced_objects(egress)
     check_egress_render(
         [s.obj for s in egress_objects], planned, env.namespace, f"chart {chart_dir}"
@@ -194,17 +255,8 @@ def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> R
     check_limits(egress_objects, render=f"chart {chart_dir}")
     istio_text = None
     verified = None
-    if env.istio is not None:
-        istio_text = helm_template(
-            env.istio.release,
-            env.istio.chart,
-            namespace=env.namespace,
-            values_text=compiled.istio_values_text,
-            values_files=env.istio.values,
-            repo=env.istio.repo,
-            version=env.istio.version,
-            step=f"render the Istio chart ({env.istio.describe()})",
-        )
+    if env.istio is not None and helm.istio is not None:
+        istio_text = helm.istio.output()
         sourced = sourced_objects(istio_text)
         istio_objects = [s.obj for s in sourced]
         check_istio_render(istio_objects, env.namespace, env.istio.describe())
@@ -238,7 +290,6 @@ def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> R
         egress_parsed=tuple(s.obj for s in egress_objects),
         gateways=gateways,
         dataplane_charts=dataplane_renders,
-        effective_table=effective_table,
     )
 
 
@@ -249,10 +300,24 @@ def _egress_kinds(r: Rendered) -> dict[str, int]:
     return dict(sorted(Counter(str(o.get("kind")) for o in r.egress_parsed).items()))
 
 
-def summary(r: Rendered) -> dict[str, Any]:
-    """What a person (or a script, as JSON) wants to know about one render."""
+def _verdict(a: Answer) -> dict[str, Any]:
+    return {"destination": a.destination, "port": a.port, "verdict": a.verdict.value}
+
+
+def effective_head(env: Environment, n: int) -> dict[str, Any]:
+    """The first ``n`` rows of the effective policy's table (``rows``), its last row
+    (``last``: everything else) and its length (``count``): what a person's summary
+    shows, without the table's other rows (:meth:`EffectivePolicy.head`)."""
+    rows, last, count = EffectivePolicy.of(env).head(n)
+    return {"rows": [_verdict(a) for a in rows], "last": _verdict(last), "count": count}
+
+
+def summary(r: Rendered, *, table: bool = True) -> dict[str, Any]:
+    """What a person (or a script, as JSON) wants to know about one render; without
+    ``table``, no ``effectivePolicy`` (a person's summary shows :func:`effective_head`:
+    the whole table is 12,400 rows at 10,000 services)."""
     v = r.verified
-    return {
+    out: dict[str, Any] = {
         "environment": r.env.name,
         "context": r.env.context,
         "namespace": r.env.namespace,
@@ -261,14 +326,10 @@ def summary(r: Rendered) -> dict[str, Any]:
         "excludeIPRanges": r.exclude,
         "networkingApiVersion": f"{emit.GROUP}/{r.api_version}",
         "networkingApiVersionReason": r.api_reason,
-        "effectivePolicy": [
-            {"destination": a.destination, "port": a.port, "verdict": a.verdict.value}
-            for a in (
-                EffectivePolicy.of(r.env).table()
-                if r.effective_table is None
-                else r.effective_table.result()
-            )
-        ],
+    }
+    if table:
+        out["effectivePolicy"] = [_verdict(a) for a in EffectivePolicy.of(r.env).table()]
+    out |= {
         "egressObjects": _egress_kinds(r),
         # The TLSRoutes' apiVersion and why (None: no TLSRoute), issue #13.
         "tlsRouteApiVersion": gatewayapi.tls_route_summary(
@@ -291,3 +352,4 @@ def summary(r: Rendered) -> dict[str, Any]:
             "verified": [v.mesh_configmap, v.injector_configmap] if v else [],
         },
     }
+    return out

@@ -88,7 +88,7 @@ def check_egress_render(
     # 15,000 objects at 10,000 services; ObjectKeys only for what is wrong (#12).
     want = {(k.kind, k.namespace, k.name) for k in planned}
     keyed: dict[tuple[str, str], str] = {}
-    counts: Counter[tuple[str, str, str]] = Counter()
+    keys: list[tuple[str, str, str]] = []
     for o in objects:
         meta = o.get("metadata")
         meta = meta if isinstance(meta, Mapping) else {}
@@ -97,7 +97,10 @@ def check_egress_render(
         grouped = keyed.get(pair)
         if grouped is None:
             grouped = keyed[pair] = _grouped_key(o, default_namespace, planned_kinds).kind
-        counts[grouped, str(meta.get("namespace") or default_namespace), str(meta.get("name"))] += 1
+        keys.append(
+            (grouped, str(meta.get("namespace") or default_namespace), str(meta.get("name")))
+        )
+    counts = Counter(keys)  # counted in C, not key by key in Python
     seen = set(counts)
     twice = {ObjectKey(*k) for k, n in counts.items() if n > 1}
     extra = {ObjectKey(*k) for k in seen - want}

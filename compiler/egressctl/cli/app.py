@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from egressctl.cli.output import err, report_error
 from egressctl.errors import EgressError, ExitCode, Terminated
+from egressctl.heap import short_lived_process
 
 TERMINATED_MESSAGE = "terminated (SIGTERM); nothing more was applied"
 INTERRUPTED_MESSAGE = "interrupted; nothing more was applied"
@@ -87,6 +88,7 @@ def main() -> None:
     """The entry point: SIGTERM is handled like Ctrl-C (every `finally` runs, temporary
     files go, a running helm or kubectl is stopped), then exit 143 with a message."""
     signal.signal(signal.SIGTERM, _on_sigterm)
+    short_lived_process()  # one command, then exit: a big heap is frozen, not walked (#12)
     try:
         app()
     except Terminated:  # outside a command (while starting or finishing)

@@ -132,7 +132,33 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def print_summary(s: dict[str, Any], written: list[Path], env_file: str) -> None:
+#: Verdicts the render summary shows before it counts the rest (a line, not a table:
+#: 10,000 services would make it 700 KB).
+SHOWN_VERDICTS = 12
+
+
+def effective_line(head: dict[str, Any], environment: str) -> str:
+    """The effective policy on one line, from :func:`~egressctl.charts.render.effective_head`
+    asked for one row more than :data:`SHOWN_VERDICTS`: the whole table when that is all
+    of it; else the first rows, how many more there are and where to see them all, then
+    the last row (what happens to any other destination)."""
+
+    def verdict(e: dict[str, Any]) -> str:
+        port = "" if e["port"] is None else f":{e['port']}"
+        return f"{e['destination']}{port} {e['verdict']}"
+
+    rows, count = head["rows"], head["count"]
+    if count <= SHOWN_VERDICTS + 1:
+        return "; ".join(verdict(e) for e in rows)
+    shown = [verdict(e) for e in rows[:SHOWN_VERDICTS]]
+    more = count - SHOWN_VERDICTS - 1
+    shown.append(f"… {more:,} more (`egressctl explain --all --env {environment}`)")
+    return "; ".join([*shown, verdict(head["last"])])
+
+
+def print_summary(
+    s: dict[str, Any], written: list[Path], env_file: str, effective: dict[str, Any]
+) -> None:
     """The render summary, for people (stderr)."""
 
     def kinds(c: dict[str, int] | None) -> str:
@@ -148,11 +174,7 @@ def print_summary(s: dict[str, Any], written: list[Path], env_file: str) -> None
         f"  capture include {s['includeIPRanges'] or '(none)'}; "
         f"exclude {s['excludeIPRanges'] or '(none)'}"
     )
-    verdicts = [
-        f"{e['destination']}{'' if e['port'] is None else ':' + str(e['port'])} {e['verdict']}"
-        for e in s["effectivePolicy"]
-    ]
-    err(f"  effective policy: {'; '.join(verdicts)}")
+    err(f"  effective policy: {effective_line(effective, s['environment'])}")
     err(
         f"  egress  {kinds(s['egressObjects'])} ({s['networkingApiVersion']}: "
         f"{s['networkingApiVersionReason']})"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from egressctl import pipeline
-from egressctl.charts.render import summary
+from egressctl.charts.render import effective_head, summary
 from egressctl.cli import output
 from egressctl.cli.app import app
 from egressctl.cli.options import EnvOption
@@ -34,9 +34,11 @@ def render(
     output.show_warnings(findings)
     rendered = pipeline.render_environment(environment, chart)
     written = pipeline.write_render(out or Path("build") / environment.name, rendered)
-    s = summary(rendered)
     if output_ is Output.json:
+        s = summary(rendered)
         s["files"] = [str(p) for p in written]
         typer.echo(output.envelope("render", True, s, findings))
     else:
-        output.print_summary(s, written, environment.file)
+        s = summary(rendered, table=False)
+        head = effective_head(environment, output.SHOWN_VERDICTS + 1)
+        output.print_summary(s, written, environment.file, head)

@@ -39,8 +39,9 @@ from __future__ import annotations
 import difflib
 import enum
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from egressctl.errors import KeyPath
@@ -669,12 +670,22 @@ class EffectivePolicy:
     def table(self) -> tuple[Answer, ...]:
         """Each entry's hosts on each of its ports (by entry name); then, for each port
         with a port-wide listener, any other destination on it; then everything else."""
-        rows: list[Answer] = []
+        return tuple(self._rows())
+
+    def head(self, n: int) -> tuple[tuple[Answer, ...], Answer, int]:
+        """The first ``n`` rows of :meth:`table`, its last row (everything else) and how
+        many rows it has, without working out the rows in between (a render summary's
+        line, at 10,000 services: 12 of 12,400 rows)."""
+        count = sum(len(s.ports) * len(s.hosts) for s in self.inventory.services)
+        count += len(self._port_wide) + 1
+        return tuple(islice(self._rows(), n)), self.explain_everything_else(), count
+
+    def _rows(self) -> Iterator[Answer]:
         for svc in sorted(self.inventory.services, key=lambda s: s.name):
             for p in svc.ports:
                 for host in svc.hosts:
                     if is_hidden(svc):
-                        rows.append(
+                        yield (
                             Answer(
                                 host,
                                 p.number,
@@ -686,11 +697,10 @@ class EffectivePolicy:
                             )
                         )
                     else:
-                        rows.append(self.explain(host, p.number))
+                        yield self.explain(host, p.number)
         for port in sorted(self._port_wide):
-            rows.append(self.explain_everything_else(port))
-        rows.append(self.explain_everything_else())
-        return tuple(rows)
+            yield self.explain_everything_else(port)
+        yield self.explain_everything_else()
 
     def _nobody(self) -> Verdict:
         if self.capture.host_bypass() is not None:
