@@ -89,12 +89,29 @@ def helm_template(
     with tempfile.TemporaryDirectory(prefix="egressctl-") as tmp:
         generated = Path(tmp) / "egressctl-values.yaml"
         generated.write_text(values_text, encoding="utf-8")
-        argv: list[str | Path] = [exe, "template", "--namespace", namespace]
-        argv += _repo_flags(repo, version)
-        for f in values_files:
-            argv += ["--values", f]
-        argv += ["--values", generated, "--", release, chart]
+        argv = _template_argv(
+            exe, release, chart, namespace, values_files, repo, version, generated
+        )
         return run(argv, step=step).stdout
+
+
+def _template_argv(
+    exe: str,
+    release: str,
+    chart: str | Path,
+    namespace: str,
+    values_files: Sequence[str | Path],
+    repo: str | None,
+    version: str | None,
+    generated: str | Path,
+) -> list[str | Path]:
+    """``helm template --namespace NS [--repo R [--version V]] --values <team files>…
+    --values GENERATED -- RELEASE CHART`` (GENERATED: a file, or ``-`` for stdin)."""
+    argv: list[str | Path] = [exe, "template", "--namespace", namespace]
+    argv += _repo_flags(repo, version)
+    for f in values_files:
+        argv += ["--values", f]
+    return [*argv, "--values", generated, "--", release, chart]
 
 
 class PendingTemplate:
@@ -126,11 +143,7 @@ class PendingTemplate:
         self._version: Started | None = None
         if version_beside and exe not in _VERSIONS:
             self._version = start([exe, "version", "--short"], step=VERSION_STEP)
-        argv: list[str | Path] = [exe, "template", "--namespace", namespace]
-        argv += _repo_flags(repo, version)
-        for f in values_files:
-            argv += ["--values", f]
-        argv += ["--values", "-", "--", release, chart]
+        argv = _template_argv(exe, release, chart, namespace, values_files, repo, version, "-")
         try:
             self._render = start(argv, step=step, open_stdin=True)
         except BaseException:

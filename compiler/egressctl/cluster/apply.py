@@ -165,21 +165,7 @@ def prune_objects(
     out = []
     for ns, group in sorted(group_by_namespace(refs).items()):
         for r in group:
-            flags = [
-                f"--selector={selector}",
-                f"--field-selector=metadata.name={r.name}",
-                "--ignore-not-found",
-                "--wait=false",
-            ]
-            if dry_run:
-                flags.append("--dry-run=server")
-            res = kube.run(
-                ["delete"],
-                flags=flags,
-                args=[resource_of(r, title)],
-                step=f"{title}: {r}",
-                namespace=ns,
-            )
+            res = _delete_by_name(kube, r, ns, selector=selector, title=title, dry_run=dry_run)
             out += _echo(res, progress)
     return out
 
@@ -196,18 +182,33 @@ def delete_replaced(
     namespace replaces (by name: they never carried this environment's labels)."""
     out = []
     for r in refs:
-        flags = [f"--field-selector=metadata.name={r.name}", "--ignore-not-found", "--wait=false"]
-        if dry_run:
-            flags.append("--dry-run=server")
-        res = kube.run(
-            ["delete"],
-            flags=flags,
-            args=[resource_of(r, title)],
-            step=f"{title}: {r}",
-            namespace=r.namespace,
-        )
+        res = _delete_by_name(kube, r, r.namespace, selector=None, title=title, dry_run=dry_run)
         out += _echo(res, progress)
     return out
+
+
+def _delete_by_name(
+    kube: Kube,
+    r: ObjRef,
+    namespace: str,
+    *,
+    selector: str | None,
+    title: str,
+    dry_run: bool,
+) -> Result:
+    """``kubectl delete KIND [--selector=S] --field-selector=metadata.name=NAME`` in
+    ``namespace``: gone already is no error, and nothing waits for finalizers."""
+    flags = [f"--selector={selector}"] if selector else []
+    flags += [f"--field-selector=metadata.name={r.name}", "--ignore-not-found", "--wait=false"]
+    if dry_run:
+        flags.append("--dry-run=server")
+    return kube.run(
+        ["delete"],
+        flags=flags,
+        args=[resource_of(r, title)],
+        step=f"{title}: {r}",
+        namespace=namespace,
+    )
 
 
 def deploy(

@@ -43,6 +43,7 @@ from egressctl.inventory.model import (
     EgressGateway,
     GatewayApi,
     Inventory,
+    Origination,
     Port,
     Service,
 )
@@ -282,18 +283,20 @@ def _route(
     return route
 
 
+def port_origination(svc: Service, p: Port, o: Origination) -> dict[str, Any]:
+    """One port's entry of a DestinationRule's ``portLevelSettings``: TLS origination
+    (``originate``), by the sidecar (:func:`egressctl.mesh.plan.destination_rule`) or at
+    the gateway (:func:`origination_entry`)."""
+    tls: dict[str, Any] = {"mode": o.mode.value, "sni": o.sni or svc.hosts[0]}
+    if o.credential_name:
+        tls["credentialName"] = o.credential_name
+    return {"port": p.number, "tls": tls}
+
+
 def origination_entry(at: _Where, svc: Service) -> dict[str, Any] | None:
     """TLS origination at the gateway: a DestinationRule on the external host, exported
     to the gateway's namespace only (clients reach the host through the gateway)."""
-    settings = []
-    for p in svc.ports:
-        o = p.originate
-        if o is None:
-            continue
-        tls: dict[str, Any] = {"mode": o.mode.value, "sni": o.sni or svc.hosts[0]}
-        if o.credential_name:
-            tls["credentialName"] = o.credential_name
-        settings.append({"port": p.number, "tls": tls})
+    settings = [port_origination(svc, p, p.originate) for p in svc.ports if p.originate]
     if not settings:
         return None
     out: dict[str, Any] = {

@@ -174,10 +174,7 @@ def destination_rule(svc: Service) -> dict[str, Any] | None:
         o = p.originate
         if o is None:
             continue
-        tls: dict[str, Any] = {"mode": o.mode.value, "sni": o.sni or svc.hosts[0]}
-        if o.credential_name:
-            tls["credentialName"] = o.credential_name
-        settings.append({"port": p.number, "tls": tls})
+        settings.append(istio_gateways.port_origination(svc, p, o))
         selector.update(dict(o.workload_selector))
         namespace = namespace or o.namespace
     if not settings:
