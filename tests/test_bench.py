@@ -91,14 +91,14 @@ def test_make_bench_smoke_run(helm4: str) -> None:
     assert all(len(r) == 14 for r in rows)
     second = lines.index("") + 1
     assert lines[second].split() == [
-        *("services", "render", "cenv", "chenv", "istio2", "parts", "ratio"),
+        *("services", "render", "cenv", "chenv", "istio2", "parts", "ratio", "cpu"),
         *("deploy0", "ratio", "calls", "deployN", "ratio", "calls"),
     ]
     path = [line.split() for line in lines[second + 2 : second + 4]]
     assert [r[0] for r in path] == ["30", "60"]
-    assert all(len(r) == 13 for r in path)
+    assert all(len(r) == 14 for r in path)
     # kubectl calls per deploy: the same at both sizes, and on both clusters
-    assert len({(r[9], r[12]) for r in path}) == 1, path
+    assert len({(r[10], r[13]) for r in path}) == 1, path
     assert re.search(
         r"time per service, 60 vs 30 services \(1\.00 = linear\): compile ", proc.stdout
     )
@@ -109,7 +109,8 @@ def test_make_bench_smoke_run(helm4: str) -> None:
         lines[-2],
     ), lines[-2]
     assert re.fullmatch(
-        rf"at 60 services: render \d+\.\d\ds = \d+\.\d\d x its parts {met}\); deploy --dry-run "
+        rf"at 60 services: render \d+\.\d\ds = \d+\.\d\d x its parts {met}; processor time "
+        rf"\d+\.\d\d x theirs\); deploy --dry-run "
         rf"\d+\.\d\d x render on an empty cluster, \d+\.\d\d x on one holding the objects "
         rf"{met}\); kubectl calls (\d+) and \1 \(the same at every size\)",
         lines[-1],

@@ -1,5 +1,6 @@
-"""A render holds exactly the planned objects (issue #9, item 1): chart/ quotes every
-string it writes, and a chart that smuggles in an object stops the run before any apply."""
+"""A render holds exactly the planned objects (issue #9, item 1): no string chart/ writes
+can end its field (literal quotes where the schema pins the characters, `quote`
+elsewhere), and a chart that smuggles in an object stops the run before any apply."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from egressctl.charts.rendercheck import (
     check_istio_render,
     planned_objects,
 )
-from egressctl.errors import VerificationError
+from egressctl.errors import ToolError, VerificationError
 from egressctl.runners import run
 from tests.conftest import CHART, MINI_ISTIO, EnvFile, FakeKubectl, load_all, write
 
@@ -33,52 +34,200 @@ def _obj(kind: str, name: str, namespace: str | None = None, **labels: str) -> d
 
 
 # ---------------------------------------------------------------------------
-# chart/ quotes what it writes: a hostile string stays one string in one object
+# chart/ writes no string that could end its field: a string its schema pins to DNS
+# characters or an enum goes between literal quotes (helm refuses any other value before
+# a template runs, #12), every other string through `quote` or toYaml
 
 
-@pytest.mark.parametrize(
-    "namespace",
-    [
-        pytest.param(INJECTED, id="newline-documents"),
-        pytest.param("kube-system # x", id="comment"),
-        pytest.param("a: b", id="colon"),
-    ],
-)
-def test_chart_quotes_the_namespace_even_without_its_schema(
-    helm4: str, tmp_path: Path, namespace: str
-) -> None:
-    # The schema would refuse these values; rendering past it proves the templates
-    # themselves cannot be made to write a second document.
-    values = {
+def _entries(value: str) -> dict[str, Any]:
+    """chart/'s values with ``value`` in every string field its schema leaves free."""
+    return {
         "networkingApiVersion": "networking.istio.io/v1",
         "serviceEntries": {
             "x": {
-                "namespace": namespace,
                 "hosts": ["a.example.com"],
+                "addresses": [value],
                 "ports": [{"number": 443, "name": "https", "protocol": "HTTPS"}],
-                "resolution": "DNS",
+                "resolution": "STATIC",
                 "location": "MESH_EXTERNAL",
+                "endpoints": [{"address": value, "labels": {"k": value}}],
+                "metadata": {"labels": {"team": value}, "annotations": {"note": value}},
             }
         },
         "destinationRules": {
             "x": {
-                "namespace": namespace,
                 "host": "a.example.com",
-                "portLevelSettings": [{"port": 80, "tls": {"mode": "SIMPLE"}}],
+                "workloadSelector": {"app": value},
+                "portLevelSettings": [
+                    {"port": 443, "tls": {"mode": "SIMPLE", "sni": value, "credentialName": value}}
+                ],
             }
         },
-        "tlsRoutes": {},
     }
-    chart = tmp_path / "chart"
-    shutil.copytree(CHART, chart)
-    (chart / "values.schema.json").unlink()
-    vfile = write(tmp_path / "v.yaml", yaml.safe_dump(values))
-    out = run([helm4, "template", "egress", str(chart), "-f", str(vfile)], step="t").stdout
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(INJECTED, id="newline-documents"),
+        pytest.param('a" , "b', id="double-quote"),
+        pytest.param("kube-system # x", id="comment"),
+        pytest.param("a: b", id="colon"),
+    ],
+)
+def test_chart_quotes_the_strings_its_schema_leaves_free(
+    helm4: str, tmp_path: Path, value: str
+) -> None:
+    # The schema accepts these values: the templates alone keep each one string in its
+    # field, one object per entry.
+    vfile = write(tmp_path / "v.yaml", yaml.safe_dump(_entries(value)))
+    out = run([helm4, "template", "egress", str(CHART), "-f", str(vfile)], step="t").stdout
     objs = load_all(out)
-    assert sorted((o["kind"], o["metadata"]["namespace"]) for o in objs) == [
-        ("DestinationRule", namespace),
-        ("ServiceEntry", namespace),
-    ]
+    assert sorted(o["kind"] for o in objs) == ["DestinationRule", "ServiceEntry"]
+    se = next(o for o in objs if o["kind"] == "ServiceEntry")
+    dr = next(o for o in objs if o["kind"] == "DestinationRule")
+    assert se["spec"]["addresses"] == [value]
+    assert se["spec"]["endpoints"] == [{"address": value, "labels": {"k": value}}]
+    assert se["metadata"]["labels"]["team"] == value
+    assert se["metadata"]["annotations"] == {"note": value}
+    tls = dr["spec"]["trafficPolicy"]["portLevelSettings"][0]["tls"]
+    assert (tls["sni"], tls["credentialName"]) == (value, value)
+    assert dr["spec"]["workloadSelector"]["matchLabels"] == {"app": value}
+
+
+_SE = ["serviceEntries", "x"]
+_VS = ["tlsRoutes", "x"]
+_DR = ["destinationRules", "x"]
+#: Every field the bulk templates write between literal quotes or as a bare number.
+LITERAL_FIELDS = [
+    [*_SE, "namespace"],
+    [*_SE, "hosts", 0],
+    [*_SE, "ports", 0, "number"],
+    [*_SE, "ports", 0, "name"],
+    [*_SE, "ports", 0, "protocol"],
+    [*_SE, "ports", 0, "targetPort"],
+    [*_SE, "resolution"],
+    [*_SE, "location"],
+    [*_SE, "exportTo", 0],
+    [*_VS, "hosts", 0],
+    [*_VS, "exportTo", 0],
+    [*_VS, "routes", 0, "port"],
+    [*_VS, "routes", 0, "sniHosts", 0],
+    [*_VS, "routes", 0, "destination", "host"],
+    [*_VS, "routes", 0, "destination", "port"],
+    [*_VS, "routes", 0, "weight"],
+    [*_DR, "namespace"],
+    [*_DR, "host"],
+    [*_DR, "exportTo", 0],
+    [*_DR, "portLevelSettings", 0, "port"],
+    [*_DR, "portLevelSettings", 0, "tls", "mode"],
+]
+
+
+def _pinned_values() -> dict[str, Any]:
+    return {
+        "networkingApiVersion": "networking.istio.io/v1",
+        "serviceEntries": {
+            "x": {
+                "namespace": "shop",
+                "hosts": ["a.example.com"],
+                "ports": [{"number": 443, "name": "https", "protocol": "TLS", "targetPort": 8443}],
+                "resolution": "DNS",
+                "location": "MESH_EXTERNAL",
+                "exportTo": ["."],
+            }
+        },
+        "tlsRoutes": {
+            "x": {
+                "hosts": ["a.example.com"],
+                "exportTo": ["."],
+                "routes": [
+                    {
+                        "port": 443,
+                        "sniHosts": ["a.example.com"],
+                        "destination": {"host": "a.example.com", "port": 443},
+                        "weight": 100,
+                    }
+                ],
+            }
+        },
+        "destinationRules": {
+            "x": {
+                "namespace": "shop",
+                "host": "a.example.com",
+                "exportTo": ["."],
+                "portLevelSettings": [{"port": 443, "tls": {"mode": "SIMPLE"}}],
+            }
+        },
+    }
+
+
+def test_the_literal_fields_render_as_written(helm4: str, tmp_path: Path) -> None:
+    values = _pinned_values()
+    vfile = write(tmp_path / "v.yaml", yaml.safe_dump(values))
+    out = run([helm4, "template", "egress", str(CHART), "-f", str(vfile)], step="t").stdout
+    by_key = {"ServiceEntry": _SE, "VirtualService": _VS, "DestinationRule": _DR}
+    for obj in load_all(out):
+        entry = values[by_key[obj["kind"]][0]]["x"]
+        assert obj["metadata"]["namespace"] == entry.get("namespace", "default")
+        spec = obj["spec"]
+        if obj["kind"] == "ServiceEntry":
+            assert spec["ports"] == entry["ports"]
+            assert (spec["hosts"], spec["resolution"], spec["location"]) == (
+                entry["hosts"],
+                entry["resolution"],
+                entry["location"],
+            )
+        if obj["kind"] == "VirtualService":
+            route = entry["routes"][0]
+            assert spec["tls"] == [
+                {
+                    "match": [{"port": route["port"], "sniHosts": route["sniHosts"]}],
+                    "route": [
+                        {
+                            "destination": {"host": "a.example.com", "port": {"number": 443}},
+                            "weight": route["weight"],
+                        }
+                    ],
+                }
+            ]
+        if obj["kind"] == "DestinationRule":
+            assert spec["host"] == entry["host"]
+            assert spec["trafficPolicy"]["portLevelSettings"] == [
+                {"port": {"number": 443}, "tls": {"mode": "SIMPLE"}}
+            ]
+        assert spec["exportTo"] == ["."]
+
+
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, id="/".join(map(str, p))) for p in LITERAL_FIELDS]
+)
+@pytest.mark.parametrize("value", [INJECTED, 'a"b', "443\n"], ids=["document", "quote", "escape"])
+def test_the_schema_guards_every_literal_field(
+    helm4: str, tmp_path: Path, path: list[str | int], value: str
+) -> None:
+    values = _pinned_values()
+    node: Any = values
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    vfile = write(tmp_path / "v.yaml", yaml.safe_dump(values))
+    with pytest.raises(ToolError) as info:
+        run([helm4, "template", "egress", str(CHART), "-f", str(vfile)], step="t")
+    # helm's own words (stderr: no path of this test's is echoed there)
+    assert "schema" in info.value.stderr
+    assert "/" + "/".join(map(str, path)) in info.value.stderr
+
+
+@pytest.mark.parametrize("key", ["serviceEntries", "tlsRoutes", "destinationRules"])
+def test_the_schema_guards_the_object_names(helm4: str, tmp_path: Path, key: str) -> None:
+    values = _pinned_values()
+    values[key] = {'x"\\n---': values[key]["x"]}
+    vfile = write(tmp_path / "v.yaml", yaml.safe_dump(values))
+    with pytest.raises(ToolError) as info:
+        run([helm4, "template", "egress", str(CHART), "-f", str(vfile)], step="t")
+    assert "propertyName" in info.value.stderr
+    assert "does not match pattern" in info.value.stderr
 
 
 # ---------------------------------------------------------------------------

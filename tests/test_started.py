@@ -167,22 +167,27 @@ def test_pending_template_renders_what_helm_template_renders(
     assert "kind: ConfigMap" in once
 
 
+@pytest.mark.parametrize("halves", [False, True], ids=["one", "halves"])
 def test_a_failed_compile_stops_the_renders_started_for_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env_file: EnvFile
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env_file: EnvFile, halves: bool
 ) -> None:
     env_file(namespace="istio-system", istio=MINI_ISTIO_BLOCK)
     helm, log = _helm(tmp_path / "values")
     monkeypatch.setenv("EGRESSCTL_HELM", str(helm))
+    if halves:  # chart/ in two processes (#12): three renders start
+        monkeypatch.setattr(pipeline, "egress_parts", lambda _env: 2)
     env, _ = pipeline.load_environment("dev")
-    assert env.istio is not None  # two renders start: chart/'s and the Istio chart's
+    assert env.istio is not None  # chart/'s render(s) and the Istio chart's start
+    count = 3 if halves else 2
 
-    def broken(_env: object) -> None:
-        _started_pids(log, 2)  # both are up, waiting for their values
+    def broken(_env: object, **_options: object) -> None:
+        _started_pids(log, count)  # all are up, waiting for their values
         raise UsageError("compile broke")
 
     monkeypatch.setattr(pipeline, "compile_environment", broken)
     with pytest.raises(UsageError, match="compile broke"):
         pipeline.render_environment(env)
-    pids = _started_pids(log, 2)
+    pids = _started_pids(log, count)
+    assert len(pids) == count
     assert all(_gone(pid) for pid in pids)
-    assert not [r for r in _records(log) if "stdin" in r]  # neither got any values
+    assert not [r for r in _records(log) if "stdin" in r]  # none got any values

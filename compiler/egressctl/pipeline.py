@@ -25,6 +25,7 @@ from egressctl.charts.render import (
     Compiled,
     Rendered,
     chart_folder,
+    egress_parts,
     render_started,
     renders_started,
     resolve_api_version,
@@ -165,28 +166,44 @@ def compile_inventory(
     api_version: str = DEFAULT_API_VERSION,
     owner: emit.Owner | None = None,
     target: plan.Target | None = None,
+    *,
+    halves: bool = False,
 ) -> Compiled:
-    """The generated values of an inventory, one document per chart: plan, then emit."""
+    """The generated values of an inventory, one document per chart: plan, then emit.
+    ``halves``: chart/'s values also as two documents, for a render in two helm
+    processes (:func:`~egressctl.charts.render.egress_parts`)."""
     with collection_paused():  # the plan and the values: no cycles either (#12)
-        return _compiled(inv, api_version, owner, target)
+        return _compiled(inv, api_version, owner, target, halves)
 
 
 def _compiled(
-    inv: Inventory, api_version: str, owner: emit.Owner | None, target: plan.Target | None
+    inv: Inventory,
+    api_version: str,
+    owner: emit.Owner | None,
+    target: plan.Target | None,
+    halves: bool,
 ) -> Compiled:
     p = plan.build(inv, target)
+    values = emit.chart_values(p, api_version, owner)
+    parts: tuple[str, ...] = ()
+    if halves:
+        text, *split = emit.dump_halves(values, inv.sources)
+        parts = tuple(split)
+    else:
+        text = emit.dump(values, inv.sources)
     return Compiled(
         plan=p,
-        values_text=emit.dump(emit.chart_values(p, api_version, owner), inv.sources),
+        values_text=text,
         istio_values_text=emit.dump(emit.istio_values(p), inv.sources, emit.Reader.ISTIO),
         api_version=api_version,
         api_reason="the default (no environment)",
+        values_parts=parts,
     )
 
 
-def compile_environment(env: Environment) -> Compiled:
+def compile_environment(env: Environment, *, halves: bool = False) -> Compiled:
     """An environment's generated values, for the networking version its Istio chart
-    serves (or the one it sets)."""
+    serves (or the one it sets); ``halves``: see :func:`compile_inventory`."""
     api, reason, info = resolve_api_version(env)
     target = plan.Target(
         namespace=env.namespace,
@@ -195,16 +212,18 @@ def compile_environment(env: Environment) -> Compiled:
         cluster=env.cluster,
         ambient=env.ambient,
     )
-    compiled = compile_inventory(env.inventory, api, emit.Owner.of(env), target)
+    compiled = compile_inventory(env.inventory, api, emit.Owner.of(env), target, halves=halves)
     return replace(compiled, api_reason=reason, chart_info=info)
 
 
 def render_environment(env: Environment, chart: Path | None = None) -> Rendered:
     """Compile, then render both charts (checked and verified).  Writes nothing.  helm
     is started first and waits for the compiled values on its stdin: its start-up
-    overlaps the compile (#12)."""
-    with renders_started(env, chart) as helm:
-        return render_started(env, compile_environment(env), helm)
+    overlaps the compile; a big inventory's chart/ renders in two helm processes side
+    by side (#12)."""
+    parts = egress_parts(env)
+    with renders_started(env, chart, parts=parts) as helm:
+        return render_started(env, compile_environment(env, halves=parts > 1), helm)
 
 
 def write_render(folder: Path, rendered: Rendered) -> list[Path]:

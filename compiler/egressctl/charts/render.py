@@ -28,6 +28,7 @@ from egressctl.charts.dataplanecharts import check_dataplane_charts, render_data
 from egressctl.charts.dataplanecharts import files_of as dataplane_files
 from egressctl.charts.gatewaycheck import check_gateways
 from egressctl.charts.gateways import GatewayRender, gateway_summary, render_gateways
+from egressctl.charts.halves import merge_halves
 from egressctl.charts.helm import PendingTemplate, helm_show_chart
 from egressctl.charts.limits import check_limits
 from egressctl.charts.manifests import kind_counts, parse_manifests, sourced_objects
@@ -150,6 +151,24 @@ class Compiled:
     api_version: str
     api_reason: str
     chart_info: ChartInfo | None = None
+    # chart/'s values in two halves, for a render in two helm processes (#12);
+    # empty: one process renders ``values_text``.
+    values_parts: tuple[str, ...] = ()
+
+
+#: From this many services on, chart/ renders in two helm processes, each given half of
+#: the objects (:func:`egress_parts`).
+HALVES_FROM = 2000
+
+
+def egress_parts(env: Environment) -> int:
+    """How many helm processes render chart/ for ``env``: two, side by side, for an
+    inventory of :data:`HALVES_FROM` services or more on a machine with two processors
+    or more (at 10,000 services, one helm takes 1.4 processors and 2.7 s; two take 30 %
+    less time between them, #12), else one.  Either way the text is the same, byte for
+    byte (:func:`~egressctl.charts.halves.merge_halves`)."""
+    processors = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return 2 if len(env.inventory.services) >= HALVES_FROM and processors >= 2 else 1
 
 
 def chart_folder(chart: Path | None = None) -> Path:
@@ -168,23 +187,35 @@ class StartedRenders:
     are compiled (#12): :func:`renders_started`."""
 
     chart_dir: Path
-    egress: PendingTemplate
+    egress: tuple[PendingTemplate, ...]  # one, or two that render half of it each
     istio: PendingTemplate | None
 
 
 @contextmanager
-def renders_started(env: Environment, chart: Path | None = None) -> Iterator[StartedRenders]:
-    """Start helm for chart/ and for the team's Istio chart (when the environment has
-    one), each waiting on its stdin for its generated values: helm's start-up, the
-    team's values files, the chart (a download, for a chart from a repository) and the
-    version check are done while egressctl compiles.  Whatever has not been waited for
-    when the block ends (an error, Ctrl-C) is stopped."""
+def renders_started(
+    env: Environment, chart: Path | None = None, *, parts: int = 1
+) -> Iterator[StartedRenders]:
+    """Start helm for chart/ (``parts`` processes: :func:`egress_parts`) and for the
+    team's Istio chart (when the environment has one), each waiting on its stdin for
+    its generated values: helm's start-up, the team's values files, the chart (a
+    download, for a chart from a repository) and the version check are done while
+    egressctl compiles.  Whatever has not been waited for when the block ends (an
+    error, Ctrl-C) is stopped."""
     chart_dir = chart_folder(chart)
-    egress = PendingTemplate(
-        EGRESS_RELEASE, chart_dir, namespace=env.namespace, step="render chart/ (egress objects)"
-    )
+    egress: list[PendingTemplate] = []
     istio = None
     try:
+        for n in range(parts):
+            step = "render chart/ (egress objects)"
+            egress.append(
+                PendingTemplate(
+                    EGRESS_RELEASE,
+                    chart_dir,
+                    namespace=env.namespace,
+                    step=step if parts == 1 else f"{step[:-1]}, half {n + 1} of {parts})",
+                    version_beside=n == 0,  # one `helm version` for all
+                )
+            )
         if env.istio is not None:
             istio = PendingTemplate(
                 env.istio.release,
@@ -196,9 +227,10 @@ def renders_started(env: Environment, chart: Path | None = None) -> Iterator[Sta
                 step=f"render the Istio chart ({env.istio.describe()})",
                 version_beside=False,  # chart/'s render checks it
             )
-        yield StartedRenders(chart_dir, egress, istio)
+        yield StartedRenders(chart_dir, tuple(egress), istio)
     finally:
-        egress.stop()
+        for pending in egress:
+            pending.stop()
         if istio is not None:
             istio.stop()
 
@@ -207,7 +239,7 @@ def render(env: Environment, compiled: Compiled, chart: Path | None = None) -> R
     """Both renders of ``env``, each with its own values: checked (chart/'s holds exactly
     the plan, the Istio one stays in its namespace, every object within the API
     server's limits) and verified; nothing is written or applied."""
-    with renders_started(env, chart) as helm:
+    with renders_started(env, chart, parts=max(1, len(compiled.values_parts))) as helm:
         return render_started(env, compiled, helm)
 
 
@@ -215,7 +247,11 @@ def render_started(env: Environment, compiled: Compiled, helm: StartedRenders) -
     """:func:`render`, with the renders :func:`renders_started` started: both charts
     get their values at once and render side by side."""
     skip_final_collection()  # the objects read below live until the process ends (#12)
-    helm.egress.send(compiled.values_text)
+    texts = compiled.values_parts or (compiled.values_text,)
+    if len(texts) != len(helm.egress):
+        raise ValueError(f"{len(texts)} values documents for {len(helm.egress)} helm processes")
+    for pending, text in zip(helm.egress, texts, strict=True):
+        pending.send(text)
     if helm.istio is not None:
         helm.istio.send(compiled.istio_values_text)
     # Nothing else runs while helm renders but this (it is needed either way): on two
@@ -231,7 +267,8 @@ def render_started(env: Environment, compiled: Compiled, helm: StartedRenders) -
         },
         env.namespace,
     )
-    egress = helm.egress.output()
+    outputs = [pending.output() for pending in helm.egress]
+    egress = outputs[0] if len(outputs) == 1 else merge_halves(*outputs)
     with collection_paused():  # 15,000 objects read and checked on a big heap (#12)
         return _checked(env, compiled, helm, egress, planned)
 

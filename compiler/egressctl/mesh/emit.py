@@ -108,3 +108,28 @@ def header(sources: Sequence[str], reader: Reader = Reader.CHART) -> str:
 
 def dump(doc: dict[str, Any], sources: Sequence[str] = (), reader: Reader = Reader.CHART) -> str:
     return header(sources, reader) + yamlout.dump(doc)
+
+
+#: chart/'s maps whose template writes one object per entry, of one kind, in key order:
+#: what can be rendered in halves (:func:`dump_halves`).
+HALVED = ("serviceEntries", "tlsRoutes", "destinationRules")
+#: What every half needs besides its entries.
+SHARED = frozenset({"networkingApiVersion", "owner"})
+
+
+def dump_halves(doc: dict[str, Any], sources: Sequence[str] = ()) -> tuple[str, str, str]:
+    """chart/'s values as :func:`dump` writes them, and as two values documents for two
+    helm processes that render half of the objects each (#12): each map of
+    :data:`HALVED` with two entries or more is cut at the median of its keys (Python
+    orders strings as Go's templates range over them: by code point, UTF-8's byte
+    order; a null entry, which renders nothing, stays in
+    the first half), so that every object kind the second half renders, the first
+    renders too; everything else goes to the first half, :data:`SHARED` to both."""
+    split = {}
+    for key in HALVED:
+        names = sorted(n for n, e in (doc.get(key) or {}).items() if e is not None)
+        if len(names) >= 2:
+            split[key] = names[len(names) // 2]
+    head = header(sources)
+    full, lower, upper = yamlout.dump_halves(doc, split, SHARED)
+    return head + full, head + lower, head + upper

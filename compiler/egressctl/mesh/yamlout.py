@@ -156,3 +156,41 @@ def dump(doc: dict[str, Any]) -> str:
     out: list[str] = []
     _mapping(doc, "", out)
     return "".join(out)
+
+
+def dump_halves(
+    doc: dict[str, Any], split: dict[str, str], shared: frozenset[str]
+) -> tuple[str, str, str]:
+    """``doc`` as :func:`dump` writes it, and as two documents that hold it between them,
+    all from one pass: for each key of ``split`` (a mapping of entries) the entries whose
+    key sorts at or after its pivot go to the second (a null entry stays in the first),
+    the others to the first; the keys in ``shared`` go to both, every other key to the
+    first.  Each text is the one :func:`dump` writes for its document (an entry's lines
+    do not depend on its neighbours)."""
+    if not doc:
+        return "{}\n", "{}\n", "{}\n"
+    full: list[str] = []
+    lower: list[str] = []
+    upper: list[str] = []
+    for key, value in doc.items():
+        pivot = split.get(key)
+        if pivot is None or not (isinstance(value, dict) and value):
+            piece: list[str] = []
+            _mapping({key: value}, "", piece)
+            text = "".join(piece)
+            full.append(text)
+            lower.append(text)
+            if key in shared:
+                upper.append(text)
+            continue
+        head = f"{scalar(key)}:\n"
+        full.append(head)
+        lower.append(head)
+        upper.append(head)
+        for name, entry in value.items():
+            piece = []
+            _mapping({name: entry}, "  ", piece)
+            text = "".join(piece)
+            full.append(text)
+            (upper if entry is not None and name >= pivot else lower).append(text)
+    return "".join(full), "".join(lower), "".join(upper)
