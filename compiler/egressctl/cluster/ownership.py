@@ -54,23 +54,25 @@ class Ownership(enum.Enum):
     NONE = "not egressctl's"
 
 
-def _labels(obj: KubeObject) -> dict[str, str]:
-    labels = as_map(as_map(obj.get("metadata")).get("labels"))
-    return {str(k): str(v) for k, v in labels.items()}
+def _label(labels: Mapping[str, object], key: str) -> str | None:
+    """A label's value as text (a label read from YAML may be a number or a boolean);
+    None: no such label.  Only string keys can be egressctl's labels."""
+    value = labels.get(key)
+    return None if value is None else str(value)
 
 
 def ownership(obj: KubeObject, ident: Identity) -> tuple[Ownership, str]:
     """Whose an object is, and how the plan says it."""
-    labels = _labels(obj)
-    if labels.get(OWNED_LABEL) != "true":
+    labels = as_map(as_map(obj.get("metadata")).get("labels"))
+    if _label(labels, OWNED_LABEL) != "true":
         return Ownership.NONE, "exists, not owned by this environment"
-    env = labels.get(ENV_LABEL)
+    env = _label(labels, ENV_LABEL)
     if env is None:
         return Ownership.LEGACY, (
             f"exists, not owned by this environment (labelled {OWNED_LABEL}=true by an "
             "earlier egressctl, with no environment label)"
         )
-    env_ns = labels.get(ENV_NAMESPACE_LABEL)
+    env_ns = _label(labels, ENV_NAMESPACE_LABEL)
     if (env, env_ns) == (ident.environment, ident.namespace):
         return Ownership.OURS, "owned by this environment"
     return Ownership.OTHER, (
