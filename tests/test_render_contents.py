@@ -98,7 +98,8 @@ def test_chart_quotes_the_strings_its_schema_leaves_free(
 _SE = ["serviceEntries", "x"]
 _VS = ["tlsRoutes", "x"]
 _DR = ["destinationRules", "x"]
-#: Every field the bulk templates write between literal quotes or as a bare number.
+#: Every field the bulk templates write between literal quotes or as a bare number (and
+#: the weight, which keeps `int`).
 LITERAL_FIELDS = [
     [*_SE, "namespace"],
     [*_SE, "hosts", 0],
@@ -197,6 +198,16 @@ def test_the_literal_fields_render_as_written(helm4: str, tmp_path: Path) -> Non
                 {"port": {"number": 443}, "tls": {"mode": "SIMPLE"}}
             ]
         assert spec["exportTo"] == ["."]
+
+
+def test_a_negative_zero_weight_is_written_as_zero(helm4: str, tmp_path: Path) -> None:
+    # -0.0 is an integer >= 0 to the schema, and Go prints it bare as -0: the weight
+    # alone keeps `int` (the one number whose minimum is 0).
+    values = _pinned_values()
+    values["tlsRoutes"]["x"]["routes"][0]["weight"] = -0.0
+    vfile = write(tmp_path / "v.yaml", yaml.safe_dump(values))
+    out = run([helm4, "template", "egress", str(CHART), "-f", str(vfile)], step="t").stdout
+    assert "\n          weight: 0\n" in out
 
 
 @pytest.mark.parametrize(
