@@ -169,6 +169,29 @@ def serve_chart_repo(tmp_path: Path, helm: str) -> Iterator[str]:
         server.server_close()
 
 
+def hostile_template_argv(generated: str) -> list[str]:
+    """The argv (after the helm binary) of `helm template` for release
+    ``--post-renderer=x``, chart ``-chart``, namespace ns, repo https://charts.example at
+    1.2.3 and the team's file team.yaml: ``generated`` (the generated values) last, and
+    ``--`` before the two positionals that look like flags."""
+    return [
+        "template",
+        "--namespace",
+        "ns",
+        "--repo",
+        "https://charts.example",
+        "--version",
+        "1.2.3",
+        "--values",
+        "team.yaml",
+        "--values",
+        generated,
+        "--",
+        "--post-renderer=x",
+        "-chart",
+    ]
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")

@@ -14,7 +14,14 @@ from egressctl import pipeline
 from egressctl.charts.helm import PendingTemplate, helm_template
 from egressctl.errors import ToolError, UsageError
 from egressctl.runners import start
-from tests.conftest import CHART, MINI_ISTIO, MINI_ISTIO_BLOCK, EnvFile, python_tool
+from tests.conftest import (
+    CHART,
+    MINI_ISTIO,
+    MINI_ISTIO_BLOCK,
+    EnvFile,
+    hostile_template_argv,
+    python_tool,
+)
 
 # A stand-in helm: `version` answers VERSION; any other verb records its argv, its pid
 # and (once stdin ends) what it read, then prints it back.
@@ -122,22 +129,8 @@ def test_pending_template_sends_the_values_last_on_stdin(tmp_path: Path) -> None
     pending.send("a: 1\n")
     assert pending.output().endswith("kind: ConfigMap\na: 1\n\n")
     argv = next(r["argv"] for r in _records(log) if "argv" in r)
-    assert argv == [
-        "template",
-        "--namespace",
-        "ns",
-        "--repo",
-        "https://charts.example",
-        "--version",
-        "1.2.3",
-        "--values",
-        "team.yaml",
-        "--values",
-        "-",  # the generated values: stdin, after the team's files, so they win
-        "--",
-        "--post-renderer=x",
-        "-chart",
-    ]
+    # the generated values: stdin, after the team's files, so they win
+    assert argv == hostile_template_argv("-")
     assert [r["stdin"] for r in _records(log) if "stdin" in r] == ["a: 1\n"]
 
 

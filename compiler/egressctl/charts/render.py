@@ -206,13 +206,13 @@ def renders_started(
     istio = None
     try:
         for n in range(parts):
-            step = "render chart/ (egress objects)"
+            half = "" if parts == 1 else f", half {n + 1} of {parts}"
             egress.append(
                 PendingTemplate(
                     EGRESS_RELEASE,
                     chart_dir,
                     namespace=env.namespace,
-                    step=step if parts == 1 else f"{step[:-1]}, half {n + 1} of {parts})",
+                    step=f"render chart/ (egress objects{half})",
                     version_beside=n == 0,  # one `helm version` for all
                 )
             )

@@ -122,9 +122,9 @@ def dump_halves(doc: dict[str, Any], sources: Sequence[str] = ()) -> tuple[str, 
     helm processes that render half of the objects each (#12): each map of
     :data:`HALVED` with two entries or more is cut at the median of its keys (Python
     orders strings as Go's templates range over them: by code point, UTF-8's byte
-    order; a null entry, which renders nothing, stays in
-    the first half), so that every object kind the second half renders, the first
-    renders too; everything else goes to the first half, :data:`SHARED` to both."""
+    order; a null entry, which renders nothing, stays in the first half), so that every
+    object kind the second half renders, the first renders too; everything else goes
+    to the first half, :data:`SHARED` to both."""
     split = {}
     for key in HALVED:
         names = sorted(n for n, e in (doc.get(key) or {}).items() if e is not None)
