@@ -50,14 +50,22 @@ def _entries(value: str) -> dict[str, Any]:
                 "ports": [{"number": 443, "name": "https", "protocol": "HTTPS"}],
                 "resolution": "STATIC",
                 "location": "MESH_EXTERNAL",
-                "endpoints": [{"address": value, "labels": {"k": value}}],
+                "endpoints": [
+                    {
+                        "address": value,
+                        "labels": {value: value},
+                        "locality": value,
+                        "network": value,
+                        "ports": {value: 15443},
+                    }
+                ],
                 "metadata": {"labels": {"team": value}, "annotations": {"note": value}},
             }
         },
         "destinationRules": {
             "x": {
                 "host": "a.example.com",
-                "workloadSelector": {"app": value},
+                "workloadSelector": {value: value},
                 "portLevelSettings": [
                     {"port": 443, "tls": {"mode": "SIMPLE", "sni": value, "credentialName": value}}
                 ],
@@ -87,12 +95,51 @@ def test_chart_quotes_the_strings_its_schema_leaves_free(
     se = next(o for o in objs if o["kind"] == "ServiceEntry")
     dr = next(o for o in objs if o["kind"] == "DestinationRule")
     assert se["spec"]["addresses"] == [value]
-    assert se["spec"]["endpoints"] == [{"address": value, "labels": {"k": value}}]
+    assert se["spec"]["endpoints"] == _entries(value)["serviceEntries"]["x"]["endpoints"]
     assert se["metadata"]["labels"]["team"] == value
     assert se["metadata"]["annotations"] == {"note": value}
     tls = dr["spec"]["trafficPolicy"]["portLevelSettings"][0]["tls"]
     assert (tls["sni"], tls["credentialName"]) == (value, value)
-    assert dr["spec"]["workloadSelector"]["matchLabels"] == {"app": value}
+    assert dr["spec"]["workloadSelector"]["matchLabels"] == {value: value}
+
+
+@pytest.mark.parametrize(
+    "endpoints",
+    [
+        pytest.param([{"address": "192.0.2.5"}], id="address"),
+        pytest.param(
+            [
+                {
+                    "address": "db.example.org",
+                    "labels": {"role": "primary", "zone": "a"},
+                    "locality": "eu-west1/zone1",
+                    "network": "n1",
+                    "ports": {"tcp": 15432, "tls": 15433},
+                    "weight": 7,
+                },
+                {"address": "192.0.2.6", "weight": 0},
+            ],
+            id="every-field",
+        ),
+        pytest.param(
+            [{"address": "192.0.2.7", "labels": {}, "ports": {}, "network": "", "locality": ""}],
+            id="empty-values",
+        ),
+    ],
+)
+def test_endpoints_render_as_toyaml_would(
+    helm4: str, tmp_path: Path, endpoints: list[dict[str, Any]]
+) -> None:
+    # Written field by field (not toYaml, #12): the object carries exactly the values'
+    # endpoints, an empty map as {} and a zero weight as 0 included.
+    values = _entries("192.0.2.1")
+    del values["destinationRules"]
+    values["serviceEntries"]["x"]["endpoints"] = endpoints
+    vfile = write(tmp_path / "v.yaml", yaml.safe_dump(values))
+    out = run([helm4, "template", "egress", str(CHART), "-f", str(vfile)], step="t").stdout
+    (se,) = load_all(out)
+    assert se["spec"]["endpoints"] == endpoints
+    assert [list(e) for e in se["spec"]["endpoints"]] == [sorted(e) for e in endpoints]
 
 
 _SE = ["serviceEntries", "x"]
