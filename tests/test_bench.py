@@ -71,6 +71,38 @@ def test_static_chart_splits_and_renders_the_same_objects(
     assert bench.documents(again)[1:] != bench.documents(rendered)
 
 
+def test_ratios_are_medians_of_each_rounds_ratio() -> None:
+    # Round 2's static ran slow and round 3's chart did: the ratio of the columns'
+    # medians pairs chart's round 2 with static's rounds 1 and 3; each round's own ratio
+    # does not.
+    walls = {
+        "compile": [1.0, 1.0, 1.0],
+        "floor": [2.0, 2.0, 2.0],
+        "chart": [3.0, 3.3, 6.0],
+        "static": [2.0, 3.0, 2.0],
+        "values": [1.0, 1.0, 1.0],
+        "startup": [0.1, 0.1, 0.1],
+        "cenv": [1.0, 1.0, 1.0],
+        "chenv": [2.0, 2.0, 2.0],
+        "istio2": [0.1, 0.1, 0.1],
+        "render": [3.1, 6.2, 3.0],
+        "deploy0": [3.5, 3.4, 3.6],
+    }
+    samples = {k: [(v, 0, v * 2) for v in vs] for k, vs in walls.items()}
+    row = _bench().ratios(samples)
+    assert row["cb"] == pytest.approx(3.0 / 2.9)
+    assert row["cb_m"] == pytest.approx(3.3 / 2.9)
+    assert row["chart_ratio"] == pytest.approx(1.5)
+    assert row["bound"] == pytest.approx(1.45)
+    assert row["compile_ratio"] == pytest.approx(0.5)
+    assert row["render_ratio"] == pytest.approx(1.0)
+    assert row["render_ratio_m"] == pytest.approx(3.1 / 3.1)
+    assert row["render_cpu_ratio"] == pytest.approx(1.0)
+    assert row["deploy0_ratio"] == pytest.approx(3.5 / 3.1)
+    assert row["deploy0_ratio_m"] == pytest.approx(3.5 / 3.1)
+    assert "deployN_ratio" not in row
+
+
 def test_make_bench_smoke_run(helm4: str) -> None:
     env = {**os.environ, "BENCH_SIZES": "30,60", "BENCH_RUNS": "1", "EGRESSCTL_HELM": helm4}
     proc = subprocess.run(
@@ -105,14 +137,16 @@ def test_make_bench_smoke_run(helm4: str) -> None:
     met = r"\(goal <= [\d.]+: (?:met|NOT met)"
     assert re.fullmatch(
         rf"at 60 services: compile ratio \d+\.\d\d {met}\), chart/bound \d+\.\d\d {met}; "
-        r"chart ratio \d+\.\d\d, and no chart reading these values can go below -?\d+\.\d\d\)",
+        r"-?\d+\.\d\d from the medians; chart ratio \d+\.\d\d, and no chart reading these "
+        r"values can go below -?\d+\.\d\d\)",
         lines[-2],
     ), lines[-2]
     assert re.fullmatch(
-        rf"at 60 services: render \d+\.\d\ds = \d+\.\d\d x its parts {met}; processor time "
-        rf"\d+\.\d\d x theirs\); deploy --dry-run "
+        rf"at 60 services: render \d+\.\d\ds = \d+\.\d\d x its parts {met}; \d+\.\d\d from "
+        rf"the medians; processor time \d+\.\d\d x theirs\); deploy --dry-run "
         rf"\d+\.\d\d x render on an empty cluster, \d+\.\d\d x on one holding the objects "
-        rf"{met}\); kubectl calls (\d+) and \1 \(the same at every size\)",
+        rf"{met}; \d+\.\d\d and \d+\.\d\d from the medians\); kubectl calls (\d+) and \1 "
+        r"\(the same at every size\)",
         lines[-1],
     ), lines[-1]
 
