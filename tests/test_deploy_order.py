@@ -21,7 +21,7 @@ from egressctl.cluster.describe import describe
 from egressctl.cluster.diff import diff
 from egressctl.cluster.kube import Kube
 from egressctl.cluster.objects import EGRESS_KINDS, ObjRef, ref_of
-from egressctl.cluster.ownership import Adopt, parse_adopt
+from egressctl.cluster.ownership import Adopt, Identity, classify, parse_adopt
 from egressctl.cluster.phases import network_policy_loosens, sidecar_loosens
 from egressctl.cluster.plan import StepName, make_plan
 from egressctl.errors import ToolError, UsageError, VerificationError
@@ -214,6 +214,71 @@ def live_gets(kubectl: FakeKubectl) -> list[list[str]]:
 )
 def test_kind_key_tells_groups_apart(kind: str, api: str, key: str) -> None:
     assert kind_key(kind, api) == key
+    assert kind_key(kind, api) == key  # the second answer, remembered, is the same
+
+
+def test_a_kind_that_is_not_a_string_gets_a_key_too() -> None:
+    assert (
+        kind_key(["ServiceEntry"], "networking.istio.io/v1")
+        == "['ServiceEntry'].networking.istio.io"
+    )
+    assert kind_key("ServiceEntry", None) == "ServiceEntry"
+
+
+_OURS = {
+    "egressctl.io/owned": "true",
+    "egressctl.io/environment": "prod",
+    "egressctl.io/environment-namespace": "istio-system",
+}
+
+
+def _se(
+    spec: dict[str, object], labels: dict[str, str], notes: dict[str, str]
+) -> dict[str, object]:
+    meta = {"name": "a", "namespace": "istio-system", "labels": labels, "annotations": notes}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "ServiceEntry",
+        "metadata": meta,
+        "spec": spec,
+    }
+
+
+@pytest.mark.parametrize(
+    ("live", "verb"),
+    [
+        pytest.param(_se({"hosts": ["a"]}, _OURS, {"n": "1"}), "unchanged", id="same"),
+        pytest.param(
+            _se(
+                {"hosts": ["a"]},
+                _OURS,
+                {"n": "1", "kubectl.kubernetes.io/last-applied-configuration": "{}"},
+            ),
+            "unchanged",
+            id="last-applied-aside",
+        ),
+        pytest.param(_se({"hosts": ["b"]}, _OURS, {"n": "1"}), "change", id="spec"),
+        pytest.param(_se({"hosts": ["a"]}, {**_OURS, "x": "y"}, {"n": "1"}), "change", id="labels"),
+        pytest.param(_se({"hosts": ["a"]}, _OURS, {"n": "2"}), "change", id="annotations"),
+        pytest.param(
+            _se(
+                {"hosts": ["a"]}, _OURS, {"kubectl.kubernetes.io/last-applied-configuration": "{}"}
+            ),
+            "change",
+            id="annotation-missing",
+        ),
+    ],
+)
+def test_an_owned_object_is_unchanged_only_when_spec_labels_and_annotations_are(
+    live: dict[str, object], verb: str
+) -> None:
+    rendered = _se({"hosts": ["a"]}, _OURS, {"n": "1"})
+    ref = ref_of(rendered, "istio-system")
+    found = classify({ref: rendered}, {ref: live}, Identity("prod", "istio-system"))
+    changes = found.kinds["ServiceEntry"]
+    assert (changes.unchanged, changes.change) == (
+        (("a",), ()) if verb == "unchanged" else ((), ("a",))
+    )
 
 
 def test_both_gateways_are_egress_kinds_with_their_own_resource() -> None:

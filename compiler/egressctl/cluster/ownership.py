@@ -208,17 +208,24 @@ class Survey:
     replaced: tuple[ObjRef, ...] = ()
 
 
-def _comparable(obj: KubeObject) -> dict[str, object]:
-    meta = as_map(obj.get("metadata"))
-    return {
-        "spec": obj.get("spec"),
-        "labels": as_map(meta.get("labels")),
-        "annotations": {
-            k: v
-            for k, v in as_map(meta.get("annotations")).items()
-            if k != "kubectl.kubernetes.io/last-applied-configuration"
-        },
-    }
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _same(live: KubeObject, rendered: KubeObject) -> bool:
+    """Whether applying ``rendered`` leaves ``live`` as it is: the same spec, labels and
+    annotations (kubectl's own last-applied annotation aside).  Compared in that order,
+    so most objects that differ stop at their spec."""
+    if live.get("spec") != rendered.get("spec"):
+        return False
+    live_meta, meta = as_map(live.get("metadata")), as_map(rendered.get("metadata"))
+    if as_map(live_meta.get("labels")) != as_map(meta.get("labels")):
+        return False
+    live_notes = as_map(live_meta.get("annotations"))
+    notes = as_map(meta.get("annotations"))
+    if LAST_APPLIED in live_notes or LAST_APPLIED in notes:
+        live_notes = {k: v for k, v in live_notes.items() if k != LAST_APPLIED}
+        notes = {k: v for k, v in notes.items() if k != LAST_APPLIED}
+    return live_notes == notes
 
 
 def prune_set(
@@ -263,8 +270,7 @@ def classify(
             continue
         whose, reason = ownership(live[ref], ident)
         if whose is Ownership.OURS:
-            same = _comparable(live[ref]) == _comparable(obj)
-            changes["unchanged" if same else "change"].append(ref.name)
+            changes["unchanged" if _same(live[ref], obj) else "change"].append(ref.name)
         elif whose is Ownership.OTHER:
             refused.append(Refusal(ref, reason, adoptable=False))
         elif adopt.covers(ref):
