@@ -46,7 +46,7 @@ shortens the wait without making anything cheaper, and the `cpu` column shows wh
 render costs beyond its parts all the same.  It prints two tables and closing lines with the goals
 at 10,000 services: compile / floor, chart/bound, render / parts, deploy / render.
 
-One size: `BENCH_SIZES=10000 make bench` (the goals' size alone, 5 rounds);
+One size: `BENCH_SIZES=10000 make bench` (the goals' size alone, 7 rounds);
 `BENCH_RUNS=N` for N rounds of every size.  On a machine others use, read the columns
 of one run against each other only (they run interleaved), never against another run.
 """
@@ -73,7 +73,7 @@ BIN = Path(sys.executable).parent
 ISTIO_CHART = REPO / "tests" / "charts" / "istiod"
 DEPLOY_MAX = 10000  # deploy columns up to this size
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,50000").split(",")]
-RUNS = {1000: 3, 10000: 5, 50000: 1}  # the goals' size: 5 rounds, for steadier medians
+RUNS = {1000: 3, 10000: 7, 50000: 1}  # the goals' size: 7 rounds, for steadier medians
 if "BENCH_RUNS" in os.environ:
     RUNS = dict.fromkeys(SIZES, int(os.environ["BENCH_RUNS"]))
 FLOOR = """
