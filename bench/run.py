@@ -90,12 +90,15 @@ open(sys.argv[2], "wb").write(pickle.dumps(values, protocol=pickle.HIGHEST_PROTO
 """
 
 
+Sample = tuple[float, int, float]  # wall seconds, peak MiB, processor seconds
+
+
 def timed(
     argv: list[str],
     cwd: Path,
     keep: Path | None = None,
     env: Mapping[str, str] | None = None,
-) -> tuple[float, int, float]:
+) -> Sample:
     """Wall seconds, peak RSS (MiB) and processor seconds (user + system, its own
     children's included) of one child process; it must succeed.  Its output goes to
     /dev/null, or to `keep` when the caller needs it afterwards."""
@@ -255,7 +258,7 @@ def bench(n: int, work: Path) -> dict[str, float]:
     }
     if n <= DEPLOY_MAX:
         commands |= dict.fromkeys(envs, deploy)
-    samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name in commands}
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
     kubectl_calls: dict[str, int] = {}
     for round_ in range(runs):
         for name, argv in commands.items():
@@ -287,47 +290,48 @@ def bench(n: int, work: Path) -> dict[str, float]:
     return row
 
 
-def ratios(samples: Mapping[str, list[tuple[float, int, float]]]) -> dict[str, float]:
+def ratios(samples: Mapping[str, list[Sample]]) -> dict[str, float]:
     """Every ratio the bench reports, each the median over the rounds of that round's own
     ratio: a round runs the commands it compares back to back, so a machine that speeds
     up or slows down between rounds moves both sides of a ratio alike.  The same ratio
     taken from the columns' medians is kept beside it (`<name>_m`) for the goal lines."""
-    rounds = range(len(samples["chart"]))
+    Round = Mapping[str, Sample]
 
-    def t(name: str, i: int, cpu: bool = False) -> float:
-        return samples[name][i][2 if cpu else 0]
+    def bound(r: Round) -> float:  # what any chart reading these values pays, in seconds
+        return r["values"][0] - r["startup"][0] + r["static"][0]
 
-    def bound(i: int) -> float:  # what any chart reading these values pays, in seconds
-        return t("values", i) - t("startup", i) + t("static", i)
+    def parts(r: Round, at: int = 0) -> float:
+        return sum(r[name][at] for name in ("cenv", "chenv", "istio2"))
 
-    def parts(i: int, cpu: bool = False) -> float:
-        return sum(t(name, i, cpu) for name in ("cenv", "chenv", "istio2"))
-
-    each: dict[str, Callable[[int], float]] = {
-        "compile_ratio": lambda i: t("compile", i) / t("floor", i),
-        "chart_ratio": lambda i: t("chart", i) / t("static", i),
-        "bound": lambda i: bound(i) / t("static", i),
-        "cb": lambda i: t("chart", i) / bound(i),
-        "render_ratio": lambda i: t("render", i) / parts(i),
-        "render_cpu_ratio": lambda i: t("render", i, True) / parts(i, True),
+    each: dict[str, Callable[[Round], float]] = {
+        "compile_ratio": lambda r: r["compile"][0] / r["floor"][0],
+        "chart_ratio": lambda r: r["chart"][0] / r["static"][0],
+        "bound": lambda r: bound(r) / r["static"][0],
+        "cb": lambda r: r["chart"][0] / bound(r),
+        "render_ratio": lambda r: r["render"][0] / parts(r),
+        "render_cpu_ratio": lambda r: r["render"][2] / parts(r, 2),
     }
 
-    def over_render(name: str) -> Callable[[int], float]:
-        return lambda i: t(name, i) / t("render", i)
+    def over_render(name: str) -> Callable[[Round], float]:
+        return lambda r: r[name][0] / r["render"][0]
 
     for name in ("deploy0", "deployN"):
         if name in samples:
             each[f"{name}_ratio"] = over_render(name)
-    row = {key: statistics.median(f(i) for i in rounds) for key, f in each.items()}
-    # the same ratios from the columns' medians
-    m = {name: statistics.median(r[0] for r in results) for name, results in samples.items()}
-    m_parts = m["cenv"] + m["chenv"] + m["istio2"]
-    row["cb_m"] = m["chart"] / (m["values"] - m["startup"] + m["static"])
-    row["render_ratio_m"] = m["render"] / m_parts
-    for name in ("deploy0", "deployN"):
-        if name in m:
-            row[f"{name}_ratio_m"] = m[name] / m["render"]
-    return row
+    rounds = [
+        {name: results[i] for name, results in samples.items()}
+        for i in range(len(samples["chart"]))
+    ]
+    medians: Round = {
+        name: (
+            statistics.median(r[0] for r in results),
+            0,
+            statistics.median(r[2] for r in results),
+        )
+        for name, results in samples.items()
+    }
+    row = {key: statistics.median(f(r) for r in rounds) for key, f in each.items()}
+    return row | {f"{key}_m": f(medians) for key, f in each.items()}
 
 
 def main() -> int:

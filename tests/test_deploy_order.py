@@ -225,23 +225,15 @@ def test_a_kind_that_is_not_a_string_gets_a_key_too() -> None:
     assert kind_key("ServiceEntry", None) == "ServiceEntry"
 
 
-_OURS = {
-    "egressctl.io/owned": "true",
-    "egressctl.io/environment": "prod",
-    "egressctl.io/environment-namespace": "istio-system",
-}
+_OURS = owner_labels("prod")
 
 
 def _se(
     spec: dict[str, object], labels: dict[str, str], notes: dict[str, str]
 ) -> dict[str, object]:
-    meta = {"name": "a", "namespace": "istio-system", "labels": labels, "annotations": notes}
-    return {
-        "apiVersion": "networking.istio.io/v1",
-        "kind": "ServiceEntry",
-        "metadata": meta,
-        "spec": spec,
-    }
+    made = obj(ISTIO_GW, "ServiceEntry", "a", spec=spec, labels=labels)
+    made["metadata"]["annotations"] = notes
+    return made
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ matter (TLSRoute v1alpha2 and v1 are one kind).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -81,24 +82,19 @@ def group_of(api_version: object) -> str:
     return text.split("/", 1)[0] if "/" in text else ""
 
 
-#: kind_key's answers for the (kind, apiVersion) strings it has seen: a plan asks for
-#: each of 30,000 objects, and a cluster uses a handful of pairs.  Bounded: a pair is
-#: remembered only while fewer than _SEEN_MAX are.
-_SEEN: dict[tuple[str, str], str] = {}
-_SEEN_MAX = 256
-
-
 def kind_key(kind: object, api_version: object) -> str:
     """The kind key of an object of ``kind`` and ``apiVersion``: the table's key for a
     kind egressctl renders; a known kind in another group is ``Kind.group`` (never
     mistaken for egressctl's); anything else its kind (``Kind.group`` with a group)."""
     if type(kind) is str and type(api_version) is str:
-        seen = _SEEN.get((kind, api_version))
-        if seen is None:
-            seen = _kind_key(kind, api_version)
-            if len(_SEEN) < _SEEN_MAX:
-                _SEEN[(kind, api_version)] = seen
-        return seen
+        return _string_kind_key(kind, api_version)
+    return _kind_key(kind, api_version)
+
+
+@functools.lru_cache(maxsize=256)
+def _string_kind_key(kind: str, api_version: str) -> str:
+    """:func:`kind_key` of two strings, remembered: a plan asks for each of 30,000
+    objects, and a cluster uses a handful of pairs."""
     return _kind_key(kind, api_version)
 
 
