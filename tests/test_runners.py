@@ -17,7 +17,7 @@ from egressctl.charts.helm import find_helm, helm_show_chart, helm_template, hel
 from egressctl.charts.versions import parse_version
 from egressctl.cluster.kube import Kube
 from egressctl.errors import ToolError, UsageError
-from egressctl.runners import run
+from egressctl.runners import run, start
 from tests.conftest import CHART, hostile_template_argv, python_tool
 
 
@@ -29,6 +29,19 @@ def test_run_passes_stdin_and_returns_output(tmp_path: Path) -> None:
     tool = _script(tmp_path, "tool", "import sys; print(sys.stdin.read().upper(), sys.argv[1:])")
     res = run([tool, "a b", "--x=1"], step="test", stdin="hello")
     assert res.stdout.strip() == "HELLO ['a b', '--x=1']"  # argv kept whole: no shell
+
+
+def test_commands_inherit_the_callers_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The README leaves helm's collector target to the user (`GOGC=400 egressctl render`):
+    # that holds only while every command gets egressctl's own environment.
+    tool = _script(tmp_path, "tool", "import os; print(os.environ.get('GOGC', 'unset'))")
+    monkeypatch.setenv("GOGC", "400")
+    assert run([tool], step="test").stdout.strip() == "400"
+    assert start([tool], step="test", open_stdin=True).wait().stdout.strip() == "400"
+    monkeypatch.delenv("GOGC")
+    assert run([tool], step="test").stdout.strip() == "unset"
 
 
 def test_run_failure_names_step_argv_code_and_stderr_tail(tmp_path: Path) -> None:
