@@ -94,6 +94,12 @@ REFUSED = [
     pytest.param('a: "x\\ny"\n', id="escape"),
     pytest.param("a: 'it''s'\n", id="single-quote-escape"),
     pytest.param("a: x\x01\n", id="non-printable"),
+    # YAML's other line breaks: PyYAML folds a quoted scalar at them (hypothesis found NEL)
+    pytest.param("a: '\x85  '\n", id="nel-in-single-quotes"),
+    pytest.param('a: "x\x85 y"\n', id="nel-in-double-quotes"),
+    pytest.param("a: 'x\ry'\n", id="carriage-return"),
+    pytest.param("a: 'x\u2028y'\n", id="line-separator"),
+    pytest.param('"k\u2029": 1\n', id="paragraph-separator-in-key"),
     pytest.param("a:\n\t- 1\n", id="tab"),
     pytest.param("- 1\n- 2\n", id="top-sequence"),
     pytest.param("just a scalar\n", id="top-scalar"),

@@ -34,10 +34,11 @@ _DOUBLE = re.compile(r'"([^"\\]*)"\Z')
 _SINGLE = re.compile(r"'([^']*)'\Z")
 # Words YAML 1.1 reads as booleans or null in some spelling (y/n for good measure).
 _NOT_STRINGS = frozenset({"yes", "no", "on", "off", "y", "n", "true", "false", "null"})
-# What PyYAML's reader refuses anywhere in a stream (yaml/reader.py NON_PRINTABLE).
-_NON_PRINTABLE = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
-)
+# Characters that send a document to PyYAML: what PyYAML's reader refuses anywhere in a
+# stream (yaml/reader.py NON_PRINTABLE), the tab, and YAML's line breaks other than
+# "\n" (\r, NEL \x85, \u2028, \u2029): this reader splits lines at "\n" only, and
+# PyYAML breaks lines, and folds quoted scalars, at each of them.
+_DECLINED = re.compile("[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _FALLBACK = object()  # a scalar this reader leaves to PyYAML
 
 
@@ -100,7 +101,7 @@ class Reader:
         """The objects of one YAML document: ``[]`` when it holds nothing but comments
         and blank lines, ``[mapping]`` when it is a block mapping this reader reads,
         None when PyYAML must read it.  Trailing whitespace must already be stripped."""
-        if _NON_PRINTABLE.search(text) or "\t" in text:
+        if _DECLINED.search(text):
             return None
         lines = self._lines
         root: dict[str, Any] = {}
