@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from egressctl.charts.manifests import sourced_objects
 from egressctl.charts.rendercheck import (
     ObjectKey,
     check_egress_render,
@@ -81,6 +82,8 @@ def _entries(value: str) -> dict[str, Any]:
         pytest.param('a" , "b', id="double-quote"),
         pytest.param("kube-system # x", id="comment"),
         pytest.param("a: b", id="colon"),
+        # YAML's other line breaks: toYaml wrote U+2028 raw and NEL as a space
+        pytest.param("a\u2028b\x85c\rd\u2029e\tf", id="other-line-breaks"),
     ],
 )
 def test_chart_quotes_the_strings_its_schema_leaves_free(
@@ -90,6 +93,7 @@ def test_chart_quotes_the_strings_its_schema_leaves_free(
     # field, one object per entry.
     vfile = write(tmp_path / "v.yaml", yaml.safe_dump(_entries(value)))
     out = run([helm4, "template", "egress", str(CHART), "-f", str(vfile)], step="t").stdout
+    assert not set(out) & set("\r\x85\u2028\u2029")  # escaped wherever they were
     objs = load_all(out)
     assert sorted(o["kind"] for o in objs) == ["DestinationRule", "ServiceEntry"]
     se = next(o for o in objs if o["kind"] == "ServiceEntry")
@@ -429,3 +433,46 @@ def test_render_refuses_an_istio_chart_that_writes_elsewhere(
     assert res.exit_code == 3
     assert "outside namespace 'istio-system': Secret kube-system/stolen" in res.stderr
     assert not (project / "build").exists()
+
+
+# ---------------------------------------------------------------------------
+# YAML's other line breaks: kubectl's split of a stream and YAML's reading of it differ
+
+
+@pytest.mark.parametrize(
+    ("char", "named"),
+    [
+        ("\r", "a carriage return"),
+        ("\x85", "NEL (U+0085)"),
+        ("\u2028", "U+2028 LINE SEPARATOR"),
+        ("\u2029", "U+2029 PARAGRAPH SEPARATOR"),
+    ],
+)
+def test_a_render_with_another_line_break_is_refused(char: str, named: str) -> None:
+    # PyYAML reads two objects here; kubectl finds no `kind:` line in the second document
+    # (CR, NEL) or one document where YAML sees two: refused, naming template and line.
+    text = (
+        "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\n"
+        "metadata: {name: a}\n---\n# Source: c/templates/b.yaml\napiVersion: v1\n"
+        f"metadata: {{name: b}}{char}kind: ConfigMap{char}---{char}kind: Secret\n"
+    )
+    with pytest.raises(VerificationError) as info:
+        sourced_objects(text)
+    assert info.value.exit_code == 3
+    assert f"rendered manifest c/templates/b.yaml holds {named} (line 9 " in str(info.value)
+    assert len(sourced_objects(text.replace(char, "\n"))) == 3  # the same with "\n" reads
+
+
+def test_deploy_applies_nothing_from_an_istio_chart_with_carriage_returns(
+    env_file: EnvFile, cli: Any, kubectl: FakeKubectl, tmp_path: Path
+) -> None:
+    istio = tmp_path / "istiod"
+    shutil.copytree(MINI_ISTIO, istio)
+    (istio / "templates" / "extra.yaml").write_bytes(
+        b"apiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: extra\r  namespace: istio-system\r"
+    )
+    env_file(namespace="istio-system", istio={"chart": istio})
+    res = cli("deploy", "--env", "dev", "--yes")
+    assert res.exit_code == 3, res.stderr
+    assert "rendered manifest istiod/templates/extra.yaml holds a carriage return" in res.stderr
+    assert kubectl.applies() == []

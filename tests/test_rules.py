@@ -32,7 +32,24 @@ def svc(body: str, name: str = "a") -> str:
 CASES = [
     # --- the file itself -----------------------------------------------------------
     pytest.param("services: [\n", "yaml-syntax", 2, 1, id="yaml-syntax"),
+    pytest.param(
+        "policy: ALLOW_ANY\nservices: {a\x0cb: {}}\n", "yaml-syntax", 2, 13, id="control-char"
+    ),
     pytest.param("services:\n\ta: {}\n", "yaml-tab", 2, 1, id="yaml-tab"),
+    # a service hidden from a reader in a comment; a file of CR-only line ends
+    pytest.param(
+        "services: {}  # ok\u2028evil: {host: x.net, ports: [443/tls]}\n",
+        "yaml-line-break",
+        1,
+        19,
+        id="yaml-line-break-in-comment",
+    ),
+    pytest.param(
+        "policy: ALLOW_ANY\rservices: {}\r", "yaml-line-break", 1, 18, id="yaml-line-break-cr"
+    ),
+    pytest.param(
+        "services: {a: {host: 'x\x85y'}}\n", "yaml-line-break", 1, 24, id="yaml-line-break-nel"
+    ),
     pytest.param(
         "policy: ALLOW_ANY\npolicy: REGISTRY_ONLY\n", "duplicate-key", 2, 1, id="duplicate-key"
     ),

@@ -52,7 +52,9 @@ egressctl.io/environment-namespace: {{ .namespace | quote }}
 egress.annotations: an object's `annotations:` block, or nothing when it has none: the
 entry's own metadata.annotations plus, with .Values.owner, egressctl.io/context (the
 owning environment's kube context; an annotation, since a context name need not be a
-valid label value). Call with (dict "root" $ "metadata" $entry.metadata).
+valid label value). Each key and value through `quote`: an annotation is free text, and
+Go's quoting escapes every control character and line break (toYaml wrote U+2028 raw and
+turned NEL into a space). Call with (dict "root" $ "metadata" $entry.metadata).
 */}}
 {{- define "egress.annotations" -}}
 {{- $annotations := dict -}}
@@ -60,17 +62,22 @@ valid label value). Call with (dict "root" $ "metadata" $entry.metadata).
 {{- with .root.Values.owner }}{{ $_ := set $annotations "egressctl.io/context" .context }}{{ end -}}
 {{- with $annotations -}}
 annotations:
-  {{- toYaml . | nindent 2 }}
+  {{- range $key, $value := . }}
+  {{ $key | quote }}: {{ $value | quote }}
+  {{- end }}
 {{- end }}
 {{- end -}}
 
 {{/*
 egress.metadataTail: what an entry's own `metadata` adds after the common labels: its
-labels, then the `annotations:` block (each on a new line, indented for `metadata:`).
+labels (each key and value through `quote`, as annotations), then the `annotations:`
+block (each on a new line, indented for `metadata:`).
 Call with (dict "root" $ "metadata" $entry.metadata).
 */}}
 {{- define "egress.metadataTail" -}}
-{{- with .metadata }}{{ with .labels }}{{ toYaml . | nindent 4 }}{{ end }}{{ end -}}
+{{- with .metadata }}{{ with .labels }}{{ range $key, $value := . }}
+    {{ $key | quote }}: {{ $value | quote }}
+{{- end }}{{ end }}{{ end -}}
 {{- with include "egress.annotations" . }}{{ . | nindent 2 }}{{ end -}}
 {{- end -}}
 

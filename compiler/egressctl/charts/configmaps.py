@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from egressctl.charts.chartinfo import Generation
+from egressctl.inventory.safeyaml import FastSafeLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,8 @@ def policy_of(mesh_cm: Any) -> str | None:
     text = data.get("mesh") if isinstance(data, dict) else None
     if not isinstance(text, str):
         return None
-    try:
-        mesh = yaml.safe_load(text)
+    try:  # libyaml, as elsewhere: PyYAML's Python reader refuses a tab Istio's Go yaml reads
+        mesh = yaml.load(text, Loader=FastSafeLoader)  # noqa: S506  (the safe loader)
     except yaml.YAMLError:
         return None
     policy = mesh.get("outboundTrafficPolicy") if isinstance(mesh, dict) else None

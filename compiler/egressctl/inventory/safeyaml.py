@@ -29,6 +29,11 @@ MAX_ALIAS_EXPANSION = 10_000  # values that aliases may add to a document
 _ANCHOR_RE = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]+")
 _ALIAS_RE = re.compile(r"\*[^\s\[\]{},]+")
 _PLAIN_TYPES = (str, int, float, bool, type(None), dict, list)
+# Line breaks YAML reads but an editor, `git diff` or a review page may not show: a line
+# after one of them inside a comment is a key to YAML and part of the comment to a reader.
+_HIDDEN_BREAK = re.compile("[\x85\u2028\u2029]|\r(?!\n)")
+_BREAK_NAMES = {"\r": "a carriage return without a line feed", "\x85": "NEL (U+0085)"}
+_BREAK_NAMES |= {"\u2028": "U+2028 LINE SEPARATOR", "\u2029": "U+2029 PARAGRAPH SEPARATOR"}
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -142,10 +147,32 @@ class YamlFiles:
         """Parse ``text``; None (and a finding) when it is not YAML an inventory may be."""
         if text.startswith("\ufeff"):
             text = text[1:]
+        hidden = _HIDDEN_BREAK.search(text) if "\r" in text or not text.isascii() else None
+        if hidden is not None:
+            at = hidden.start()
+            self.fail(
+                "yaml-line-break",
+                Loc(shown, text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)),
+                f"{_BREAK_NAMES[text[at]]}: YAML starts a new line here, where an editor, "
+                "a diff or a review may show none",
+                "end lines with LF or CRLF only; in a quoted string write the character as "
+                'an escape ("\\u2028")',
+            )
+            return None
         try:
             data, duplicates = _load(text)
         except yaml.MarkedYAMLError as exc:
             self._yaml_error(exc, shown, text)
+            return None
+        except yaml.reader.ReaderError as exc:  # a character YAML refuses: located
+            at = min(max(exc.position, 0), len(text))
+            self.fail(
+                "yaml-syntax",
+                Loc(shown, text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)),
+                f"character U+{exc.character:04X} is not allowed in YAML (a control character)"
+                if isinstance(exc.character, int)
+                else f"YAML does not parse: {_one_line(exc)}",
+            )
             return None
         except yaml.YAMLError as exc:
             self.fail("yaml-syntax", Loc(shown), f"YAML does not parse: {_one_line(exc)}")

@@ -26,6 +26,13 @@ RULES: tuple[Rule, ...] = (
     # The file itself (loader and parse)
     Rule("yaml-syntax", ERROR, "YAML that does not parse", "`services: [`"),
     Rule("yaml-tab", ERROR, "a tab used for indentation", "`services:\\n\\ta: …`"),
+    Rule(
+        "yaml-line-break",
+        ERROR,
+        "a line break other than LF or CRLF (CR alone, NEL, U+2028, U+2029): YAML starts a"
+        " line there, editors and diffs may show none",
+        "`# ok<U+2028>evil: {host: x.net}`",
+    ),
     Rule("duplicate-key", ERROR, "the same key twice in one mapping", "`policy: A` … `policy: B`"),
     Rule(
         "yaml-tag",
