@@ -129,6 +129,15 @@ CASES = [
         "2:8: aliases expand the document by more than",
         id="alias-bomb",
     ),
+    pytest.param(  # located at the first alias, not at a wildcard host's `*`
+        "w: ['*.google.com']\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+        "3:8: aliases expand the document by more than",
+        id="alias-bomb-after-a-wildcard",
+    ),
     pytest.param(
         "a: &a [*a]\n", "1:8: an alias refers to a value that contains it", id="recursive-alias"
     ),

@@ -105,6 +105,15 @@ CASES = [
     pytest.param("capture:\n  include: 10.0.0.0/8\n", "wrong-type", 2, 12, id="include-string"),
     pytest.param("services:\n  80: {host: a.com, ports: [80]}\n", "key-type", 2, 3, id="key-type"),
     pytest.param("polcy: ALLOW_ANY\n", "unknown-key", 1, 1, id="unknown-top"),
+    # a tab before a value and a comment: libyaml reads it, ruamel did not (no position)
+    pytest.param(
+        "policy:\tREGISTRY_ONLY\t# blocked\nservices:\n"
+        "  a: {host: a.com, ports: [80/http], x: 1}\n",
+        "unknown-key",
+        3,
+        38,
+        id="unknown-key-after-tabs",
+    ),
     pytest.param(svc("host: a.com\nport: [80]\n"), "unknown-key", 4, 5, id="unknown-service"),
     pytest.param(
         svc("host: a.com\nports: [{number: 80, proto: http}]\n"),

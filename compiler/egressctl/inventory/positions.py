@@ -22,16 +22,12 @@ class Positions:
     def __init__(self, text: str, shown: str) -> None:
         self.shown = shown
         self.index: dict[KeyPath, tuple[Loc, Loc]] = {}
-        from ruamel.yaml import YAML
-        from ruamel.yaml.error import YAMLError
-
-        try:
-            yaml_rt = YAML(typ="rt", pure=True)
-            yaml_rt.allow_duplicate_keys = True
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                doc = yaml_rt.load(text)
-        except (YAMLError, ValueError, TypeError, RecursionError):
+        doc = _round_trip(text)
+        if doc is _UNREAD and "\t" in text:
+            # ruamel's scanner refuses a tab before a value or a comment that libyaml (which
+            # decided) reads; indentation tabs were refused before this. One column either way.
+            doc = _round_trip(text.replace("\t", " "))
+        if doc is _UNREAD:
             return  # positions are best effort: PyYAML, which decides, read the file fine
         top = Loc(shown, 1, 1)
         self._visit(doc, (), top, top, set())
@@ -71,6 +67,25 @@ class Positions:
                     return hit[0]
                 return hit[1]
         return Loc(self.shown)
+
+
+_UNREAD = object()
+
+
+def _round_trip(text: str) -> Any:
+    """``text`` read by ruamel.yaml (round-trip: every key and item keeps its line and
+    column), or _UNREAD."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        yaml_rt = YAML(typ="rt", pure=True)
+        yaml_rt.allow_duplicate_keys = True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return yaml_rt.load(text)
+    except (YAMLError, ValueError, TypeError, RecursionError):
+        return _UNREAD
 
 
 def _key_position(node: Any, key: Any, depth: int = 0) -> Any:

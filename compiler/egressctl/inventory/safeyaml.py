@@ -27,7 +27,6 @@ FastSafeLoader: type[yaml.SafeLoader | yaml.CSafeLoader] = getattr(
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ALIAS_EXPANSION = 10_000  # values that aliases may add to a document
 _ANCHOR_RE = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]+")
-_ALIAS_RE = re.compile(r"\*[^\s\[\]{},]+")
 _PLAIN_TYPES = (str, int, float, bool, type(None), dict, list)
 # Line breaks YAML reads but an editor, `git diff` or a review page may not show: a line
 # after one of them inside a comment is a key to YAML and part of the comment to a reader.
@@ -102,6 +101,16 @@ class YamlFile:
     path: Path
     text: str
     data: Any
+
+
+def _first_alias(text: str) -> tuple[int, int]:
+    """(line, column) of the first alias (``*name``) in ``text``, from the parser's own
+    events: a regex would also find the `*` of a quoted wildcard host first. (0, 0) when
+    there is none."""
+    for event in yaml.parse(text, Loader=FastSafeLoader):
+        if isinstance(event, yaml.AliasEvent) and event.start_mark is not None:
+            return event.start_mark.line + 1, event.start_mark.column + 1
+    return 0, 0
 
 
 @dataclass
@@ -192,9 +201,7 @@ class YamlFiles:
         if _ANCHOR_RE.search(text):
             problem = _alias_problem(data, len(text))
             if problem is not None:
-                match = _ALIAS_RE.search(text)
-                line = text.count("\n", 0, match.start()) + 1 if match else 0
-                col = match.start() - text.rfind("\n", 0, match.start()) if match else 0
+                line, col = _first_alias(text)
                 self.fail("yaml-alias-bomb", Loc(shown, line, col), problem)
                 return None
         f = YamlFile(shown, path or Path(shown), text, data)
