@@ -77,13 +77,19 @@ def read_bounded(path: Path, limit: int) -> bytes:
     return data
 
 
+def line_col(text: str | bytes, at: int) -> tuple[int, int]:
+    """The 1-based line and column of offset ``at``, lines ending at "\n"."""
+    if isinstance(text, bytes):
+        return text.count(b"\n", 0, at) + 1, at - text.rfind(b"\n", 0, at)
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+
+
 def utf8_problem(data: bytes) -> str | None:
     """None for UTF-8 text, else where the first bad byte is (1-based line and column)."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, col = line_col(data, exc.start)
         return f"not UTF-8 text (line {line}, column {col})"
     return None
 

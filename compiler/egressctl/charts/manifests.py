@@ -12,9 +12,9 @@ import yaml
 
 from egressctl.charts.blockyaml import Reader
 from egressctl.errors import VerificationError
-from egressctl.files import yaml_problem
+from egressctl.files import line_col, yaml_problem
 from egressctl.heap import collection_paused
-from egressctl.inventory.safeyaml import FastSafeLoader
+from egressctl.inventory.safeyaml import OTHER_LINE_BREAKS, FastSafeLoader
 
 _TRAILING_WS = re.compile(r"[ \t]+$", re.MULTILINE)
 
@@ -53,7 +53,7 @@ def sourced_objects(text: str) -> list[Sourced]:
     any other with PyYAML.  The same reading as :func:`parse_manifests` otherwise:
     trailing whitespace stripped, ``List`` objects unwrapped, and a document PyYAML
     cannot read is a VerificationError naming its template. So is a render holding a
-    line break other than ``\n`` anywhere (see ``_OTHER_BREAKS``).
+    line break other than ``\n`` anywhere (see ``_refuse_other_breaks``).
 
     The cyclic garbage collector is paused meanwhile: reading builds hundreds of
     thousands of dicts and lists, none in a cycle, and its passes over the growing heap
@@ -89,25 +89,21 @@ def _strip_trailing_ws(text: str) -> str:
     return text
 
 
-# YAML's line breaks besides "\n". kubectl cuts a stream into documents at `---` lines
-# ending in "\n" and finds no `kind:` line after any of these, while YAML (PyYAML, Go's
-# yaml) breaks lines at each: a render holding one could be checked as objects kubectl
-# never applies, or the reverse. chart/ quotes every free string, so only another chart
-# (the team's Istio chart, a gateway chart) can print one raw.
-_OTHER_BREAKS = {"\r": "a carriage return", "\x85": "NEL (U+0085)"}
-_OTHER_BREAKS |= {"\u2028": "U+2028 LINE SEPARATOR", "\u2029": "U+2029 PARAGRAPH SEPARATOR"}
-
-
 def _refuse_other_breaks(text: str) -> None:
-    found = [text.find(c) for c in _OTHER_BREAKS if c in text]
+    """YAML's line breaks besides "\n" (OTHER_LINE_BREAKS): kubectl cuts a stream into
+    documents at `---` lines ending in "\n" and finds no `kind:` line after any of them,
+    while YAML (PyYAML, Go's yaml) breaks lines at each, so a render holding one could be
+    checked as objects kubectl never applies, or the reverse. chart/ quotes every free
+    string: only another chart (the team's Istio chart, a gateway chart) prints one raw."""
+    found = [text.find(c) for c in OTHER_LINE_BREAKS if c in text]
     if not found:
         return
     at = min(found)
     sources = _SOURCE.findall(text, 0, at)
     source = sources[-1] if sources else NO_SOURCE
     raise VerificationError(
-        f"rendered manifest {source} holds {_OTHER_BREAKS[text[at]]} (line "
-        f"{text.count(chr(10), 0, at) + 1} of the render): YAML breaks a line there and "
+        f"rendered manifest {source} holds {OTHER_LINE_BREAKS[text[at]]} (line "
+        f"{line_col(text, at)[0]} of the render): YAML breaks a line there and "
         "kubectl's split into documents does not, so what egressctl checks could differ "
         "from what kubectl applies; nothing is applied. Write the chart's templates with "
         "\\n line ends only and quote strings that hold such characters"

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from egressctl.errors import Finding, KeyPath, Loc, Severity
-from egressctl.files import FileTooLarge, NotRegularFile, read_bounded
+from egressctl.files import FileTooLarge, NotRegularFile, line_col, read_bounded
 
 # The one C-loader lookup: PyYAML's safe loader in C when PyYAML was built with libyaml
 # (ten times faster), the pure-Python one otherwise.  Every YAML reader uses this one.
@@ -31,8 +31,9 @@ _PLAIN_TYPES = (str, int, float, bool, type(None), dict, list)
 # Line breaks YAML reads but an editor, `git diff` or a review page may not show: a line
 # after one of them inside a comment is a key to YAML and part of the comment to a reader.
 _HIDDEN_BREAK = re.compile("[\x85\u2028\u2029]|\r(?!\n)")
-_BREAK_NAMES = {"\r": "a carriage return without a line feed", "\x85": "NEL (U+0085)"}
-_BREAK_NAMES |= {"\u2028": "U+2028 LINE SEPARATOR", "\u2029": "U+2029 PARAGRAPH SEPARATOR"}
+#: YAML's line breaks besides "\n", by name (render checks refuse them too).
+OTHER_LINE_BREAKS = {"\r": "a carriage return", "\x85": "NEL (U+0085)"}
+OTHER_LINE_BREAKS |= {"\u2028": "U+2028 LINE SEPARATOR", "\u2029": "U+2029 PARAGRAPH SEPARATOR"}
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -146,9 +147,7 @@ class YamlFiles:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-            self.fail("not-utf8", Loc(shown, line, col), "file is not UTF-8 text")
+            self.fail("not-utf8", Loc(shown, *line_col(raw, exc.start)), "file is not UTF-8 text")
             return None
         return self.parse(text, shown, path)
 
@@ -159,11 +158,12 @@ class YamlFiles:
         hidden = _HIDDEN_BREAK.search(text) if "\r" in text or not text.isascii() else None
         if hidden is not None:
             at = hidden.start()
+            lone = " without a line feed" if text[at] == "\r" else ""
             self.fail(
                 "yaml-line-break",
-                Loc(shown, text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)),
-                f"{_BREAK_NAMES[text[at]]}: YAML starts a new line here, where an editor, "
-                "a diff or a review may show none",
+                Loc(shown, *line_col(text, at)),
+                f"{OTHER_LINE_BREAKS[text[at]]}{lone}: YAML starts a new line here, where an "
+                "editor, a diff or a review may show none",
                 "end lines with LF or CRLF only; in a quoted string write the character as "
                 'an escape ("\\u2028")',
             )
@@ -177,7 +177,7 @@ class YamlFiles:
             at = min(max(exc.position, 0), len(text))
             self.fail(
                 "yaml-syntax",
-                Loc(shown, text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)),
+                Loc(shown, *line_col(text, at)),
                 f"character U+{exc.character:04X} is not allowed in YAML (a control character)"
                 if isinstance(exc.character, int)
                 else f"YAML does not parse: {_one_line(exc)}",
